@@ -1,0 +1,209 @@
+//! Columnar result blocks and the code that copies them into DuckDB chunks.
+//! Table functions produce [`Block`]s; [`Emitter`] hands them to DuckDB in
+//! chunks of at most one vector size, in order.
+
+use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeHandle, LogicalTypeId};
+
+/// SQL type of a result column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColType {
+    Varchar,
+    Double,
+    BigInt,
+    Boolean,
+    VarcharList,
+    DoubleList,
+}
+
+impl ColType {
+    /// The DuckDB logical type.
+    pub fn logical(self) -> LogicalTypeHandle {
+        match self {
+            ColType::Varchar => LogicalTypeId::Varchar.into(),
+            ColType::Double => LogicalTypeId::Double.into(),
+            ColType::BigInt => LogicalTypeId::Bigint.into(),
+            ColType::Boolean => LogicalTypeId::Boolean.into(),
+            ColType::VarcharList => LogicalTypeHandle::list(&LogicalTypeId::Varchar.into()),
+            ColType::DoubleList => LogicalTypeHandle::list(&LogicalTypeId::Double.into()),
+        }
+    }
+}
+
+/// One result column's values for a block of rows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Column {
+    Text(Vec<Option<String>>),
+    Float(Vec<Option<f64>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<Option<bool>>),
+    TextList(Vec<Option<Vec<String>>>),
+    FloatList(Vec<Option<Vec<f64>>>),
+}
+
+impl Column {
+    fn len(&self) -> usize {
+        match self {
+            Column::Text(v) => v.len(),
+            Column::Float(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::Bool(v) => v.len(),
+            Column::TextList(v) => v.len(),
+            Column::FloatList(v) => v.len(),
+        }
+    }
+}
+
+/// A block of result rows: one [`Column`] per declared result column.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Block {
+    pub columns: Vec<Column>,
+}
+
+impl Block {
+    /// Number of rows (all columns have the same length).
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+}
+
+/// Produces result blocks in order; `Ok(None)` when done.
+pub trait BlockSource: Send {
+    fn next_block(&mut self) -> Result<Option<Block>, String>;
+}
+
+/// A source that yields blocks already computed (for small results).
+pub struct Ready(pub std::vec::IntoIter<Block>);
+
+impl Ready {
+    pub fn one(block: Block) -> Box<dyn BlockSource> {
+        Box::new(Ready(vec![block].into_iter()))
+    }
+}
+
+impl BlockSource for Ready {
+    fn next_block(&mut self) -> Result<Option<Block>, String> {
+        Ok(self.0.next())
+    }
+}
+
+/// Hands a source's rows to DuckDB, a vector's worth per call.
+pub struct Emitter {
+    source: Box<dyn BlockSource>,
+    current: Option<Block>,
+    offset: usize,
+}
+
+impl Emitter {
+    pub fn new(source: Box<dyn BlockSource>) -> Self {
+        Emitter { source, current: None, offset: 0 }
+    }
+
+    /// Fills `out` with the next rows; sets its length to 0 when all rows were emitted.
+    pub fn fill(&mut self, out: &mut DataChunkHandle) -> Result<(), String> {
+        loop {
+            if let Some(block) = &self.current {
+                if self.offset < block.len() {
+                    let n = (block.len() - self.offset).min(VECTOR_SIZE);
+                    write_rows(block, self.offset, n, out);
+                    self.offset += n;
+                    out.set_len(n);
+                    return Ok(());
+                }
+            }
+            match self.source.next_block()? {
+                Some(b) => {
+                    self.current = Some(b);
+                    self.offset = 0;
+                }
+                None => {
+                    out.set_len(0);
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// DuckDB's standard vector size: rows per output chunk.
+pub const VECTOR_SIZE: usize = 2048;
+
+fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) {
+    for (c, column) in block.columns.iter().enumerate() {
+        match column {
+            Column::Text(v) => {
+                let mut vec = out.flat_vector(c);
+                for (i, x) in v[from..from + n].iter().enumerate() {
+                    match x {
+                        Some(s) => vec.insert(i, s.as_str()),
+                        None => vec.set_null(i),
+                    }
+                }
+            }
+            Column::Float(v) => write_primitive(out, c, &v[from..from + n]),
+            Column::Int(v) => write_primitive(out, c, &v[from..from + n]),
+            Column::Bool(v) => write_primitive(out, c, &v[from..from + n]),
+            Column::TextList(v) => {
+                let rows = &v[from..from + n];
+                let total: usize = rows.iter().flatten().map(Vec::len).sum();
+                let mut list = out.list_vector(c);
+                let child = list.child(total);
+                let mut offset = 0;
+                for (i, x) in rows.iter().enumerate() {
+                    match x {
+                        Some(items) => {
+                            for (j, s) in items.iter().enumerate() {
+                                child.insert(offset + j, s.as_str());
+                            }
+                            list.set_entry(i, offset, items.len());
+                            offset += items.len();
+                        }
+                        None => {
+                            list.set_entry(i, offset, 0);
+                            list.set_null(i);
+                        }
+                    }
+                }
+                list.set_len(total);
+            }
+            Column::FloatList(v) => {
+                let rows = &v[from..from + n];
+                let flat: Vec<f64> = rows.iter().flatten().flatten().copied().collect();
+                let mut list = out.list_vector(c);
+                let mut child = list.child(flat.len());
+                // SAFETY: the child vector holds DOUBLEs and was reserved for `flat.len()` values.
+                unsafe { child.copy(&flat) };
+                let mut offset = 0;
+                for (i, x) in rows.iter().enumerate() {
+                    let len = x.as_ref().map_or(0, Vec::len);
+                    list.set_entry(i, offset, len);
+                    if x.is_none() {
+                        list.set_null(i);
+                    }
+                    offset += len;
+                }
+                list.set_len(flat.len());
+            }
+        }
+    }
+}
+
+fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, values: &[Option<T>]) {
+    let mut vec = out.flat_vector(c);
+    // SAFETY: the column was declared with the SQL type whose physical storage is `T`
+    // (DOUBLE = f64, BIGINT = i64, BOOLEAN = bool), and DuckDB sized it for VECTOR_SIZE
+    // rows, which bounds `values.len()`.
+    let slice = unsafe { vec.as_mut_slice_with_len::<T>(values.len()) };
+    let mut nulls = Vec::new();
+    for (i, x) in values.iter().enumerate() {
+        match x {
+            Some(v) => slice[i] = *v,
+            None => {
+                slice[i] = T::default();
+                nulls.push(i);
+            }
+        }
+    }
+    for i in nulls {
+        vec.set_null(i);
+    }
+}
