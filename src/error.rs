@@ -24,14 +24,7 @@ pub enum Error {
 
     /// One value of one row cannot be used.
     #[error("file '{path}', column '{column}', row id '{id}': {message} (value: {value}){}", hint_suffix(.hint))]
-    Value {
-        path: String,
-        column: String,
-        id: String,
-        value: String,
-        message: String,
-        hint: String,
-    },
+    Value { path: String, column: String, id: String, value: String, message: String, hint: String },
 
     /// A PPM model file or embedded model is invalid.
     #[error("model '{model}': {message}{}", hint_suffix(.hint))]

@@ -17,9 +17,12 @@
 //! Start reading at [`data::Dataset`], then [`tags::TagMatrix`]. The DuckDB
 //! adapter (`src/duckdb/`) is the only module with `unsafe` code and FFI.
 
+pub mod analysis;
 pub mod data;
 pub mod error;
 pub mod parallel;
+pub mod ppm;
+pub mod route;
 pub mod tags;
 
 mod generated {

@@ -91,7 +91,8 @@ mod tests {
     #[test]
     fn errors_and_panics_become_errors() {
         let items: Vec<u64> = (0..100).collect();
-        let e = map_ordered(&items, 4, |x| if *x == 37 { Err(Error::argument("bad 37", "")) } else { Ok(*x) });
+        let e =
+            map_ordered(&items, 4, |x| if *x == 37 { Err(Error::argument("bad 37", "")) } else { Ok(*x) });
         assert_eq!(e.unwrap_err().to_string(), "bad 37");
         let e = map_ordered(&items, 2, |x| if *x == 5 { panic!("boom") } else { Ok(*x) });
         assert!(e.unwrap_err().to_string().contains("boom"));

@@ -1,0 +1,1 @@
+//! Read-only reports over a dataset: where the AI judge agrees with humans.

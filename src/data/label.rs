@@ -27,7 +27,9 @@ impl Label {
         let s = s.trim().to_ascii_lowercase();
         match s.as_str() {
             "a" | "a-is-clearly-better" | "a-is-slightly-better" | "a-is-better" | "-1" => Some(Label::A),
-            "b" | "b-is-clearly-better" | "b-is-slightly-better" | "b-is-better" | "1" | "+1" => Some(Label::B),
+            "b" | "b-is-clearly-better" | "b-is-slightly-better" | "b-is-better" | "1" | "+1" => {
+                Some(Label::B)
+            }
             "tie" | "0" => Some(Label::Tie),
             _ => None,
         }

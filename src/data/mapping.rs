@@ -105,9 +105,8 @@ impl ColumnMapping {
     /// Resolves the mapping against a file's schema. `path` is for messages.
     pub fn resolve(schema: &Schema, overrides: &ColumnOverrides, path: &str) -> Result<ColumnMapping> {
         let has = |name: &str| schema.fields().iter().any(|f| f.name() == name);
-        let available = || {
-            schema.fields().iter().map(|f| format!("'{}'", f.name())).collect::<Vec<_>>().join(", ")
-        };
+        let available =
+            || schema.fields().iter().map(|f| format!("'{}'", f.name())).collect::<Vec<_>>().join(", ");
         let mut columns: [Option<String>; 6] = Default::default();
         for (slot, field) in columns.iter_mut().zip(Field::ALL) {
             if let Some(name) = overrides.get(field) {
@@ -136,7 +135,9 @@ impl ColumnMapping {
                 ));
             }
         }
-        let is = |f: Field, name: &str| columns[Field::ALL.iter().position(|x| *x == f).unwrap()].as_deref() == Some(name);
+        let is = |f: Field, name: &str| {
+            columns[Field::ALL.iter().position(|x| *x == f).unwrap()].as_deref() == Some(name)
+        };
         let layout = if is(Field::CompletionA, "response_a") && is(Field::Prompt, "text") {
             "paper-features"
         } else if is(Field::Id, "comparison_id") && is(Field::Prompt, "text") {
@@ -169,9 +170,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.layout, "prefroute");
-        let m = ColumnMapping::resolve(&schema(&["comparison_id", "text", "completion_a", "completion_b"]), &o, "f")
-            .unwrap();
-        assert_eq!((m.layout, m.column(Field::Id), m.column(Field::HumanPref)), ("multipref", Some("comparison_id"), None));
+        let m = ColumnMapping::resolve(
+            &schema(&["comparison_id", "text", "completion_a", "completion_b"]),
+            &o,
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            (m.layout, m.column(Field::Id), m.column(Field::HumanPref)),
+            ("multipref", Some("comparison_id"), None)
+        );
         let m = ColumnMapping::resolve(
             &schema(&["id", "text", "response_a", "response_b", "pref_human", "pref_gpt4"]),
             &o,
@@ -189,10 +197,14 @@ mod tests {
         assert_eq!(ColumnMapping::resolve(&s, &o, "f").unwrap().column(Field::Prompt), Some("question"));
         o.set(Field::AiPref, "judge".into());
         let e = ColumnMapping::resolve(&s, &o, "f.parquet").unwrap_err().to_string();
-        assert!(e.contains("column 'judge'") && e.contains("ai_pref := 'judge'") && e.contains("'question'"), "{e}");
-        let e = ColumnMapping::resolve(&schema(&["prompt", "a", "b"]), &ColumnOverrides::default(), "f.parquet")
-            .unwrap_err()
-            .to_string();
+        assert!(
+            e.contains("column 'judge'") && e.contains("ai_pref := 'judge'") && e.contains("'question'"),
+            "{e}"
+        );
+        let e =
+            ColumnMapping::resolve(&schema(&["prompt", "a", "b"]), &ColumnOverrides::default(), "f.parquet")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("no completion_a column") && e.contains("completion_a := '<column>'"), "{e}");
     }
 }

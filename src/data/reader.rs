@@ -233,16 +233,27 @@ impl Iterator for UnitReader {
 
 fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     if pattern.is_empty() {
-        return Err(Error::argument("the path is empty", "give a Parquet file path or a glob such as 'data/*.parquet'"));
+        return Err(Error::argument(
+            "the path is empty",
+            "give a Parquet file path or a glob such as 'data/*.parquet'",
+        ));
     }
     if pattern.contains(['*', '?', '[']) {
         let entries = glob::glob(pattern).map_err(|e| {
-            Error::file(pattern, format!("invalid glob pattern: {e}"), "escape '[' as '[[]' or fix the pattern")
+            Error::file(
+                pattern,
+                format!("invalid glob pattern: {e}"),
+                "escape '[' as '[[]' or fix the pattern",
+            )
         })?;
         let mut paths: Vec<PathBuf> = entries.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
         paths.sort();
         if paths.is_empty() {
-            return Err(Error::file(pattern, "no file matches this glob", "check the directory and the pattern"));
+            return Err(Error::file(
+                pattern,
+                "no file matches this glob",
+                "check the directory and the pattern",
+            ));
         }
         return Ok(paths);
     }
@@ -288,9 +299,10 @@ fn is_integer(t: &DataType) -> bool {
 
 fn is_list_of_strings(t: &DataType) -> bool {
     match t {
-        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::FixedSizeList(f, _) => {
-            is_stringish(f.data_type())
-        }
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::FixedSizeList(f, _) => is_stringish(f.data_type()),
         _ => false,
     }
 }
@@ -407,8 +419,9 @@ fn convert(
 }
 
 fn cast(a: &ArrayRef, to: &DataType, path: &str, column: &str) -> Result<ArrayRef> {
-    arrow::compute::cast(a, to)
-        .map_err(|e| Error::column(path, column, format!("cannot convert {} to {to}: {e}", a.data_type()), ""))
+    arrow::compute::cast(a, to).map_err(|e| {
+        Error::column(path, column, format!("cannot convert {} to {to}: {e}", a.data_type()), "")
+    })
 }
 
 fn to_text(a: &ArrayRef, path: &str, column: &str) -> Result<Vec<Option<String>>> {
@@ -425,7 +438,8 @@ fn to_text_lists(a: &ArrayRef, path: &str, column: &str) -> Result<Vec<Option<Ve
     if is_stringish(a.data_type()) {
         return Ok(to_text(a, path, column)?.into_iter().map(|v| v.map(|s| vec![s])).collect());
     }
-    let target = DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new_list_field(DataType::Utf8, true)));
+    let target =
+        DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new_list_field(DataType::Utf8, true)));
     let l = cast(a, &target, path, column)?;
     let list = l.as_list::<i32>();
     let mut out = Vec::with_capacity(list.len());

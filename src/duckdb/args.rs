@@ -124,7 +124,11 @@ impl<'a> Args<'a> {
         for f in Field::ALL {
             if let Some(c) = self.text(f.name())? {
                 if c.is_empty() {
-                    return Err(format!("{}: {} := '' names no column; give a column name", self.function, f.name()));
+                    return Err(format!(
+                        "{}: {} := '' names no column; give a column name",
+                        self.function,
+                        f.name()
+                    ));
                 }
                 o.set(f, c);
             }

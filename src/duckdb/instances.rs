@@ -42,11 +42,22 @@ impl VTab for PrefInstances {
         let bind = unsafe { &*init.get_bind_data::<Bind>() };
         init.set_max_threads(1);
         let units = bind.dataset.units();
-        Ok(Mutex::new(Emitter::new(Box::new(Source { dataset: bind.dataset.clone(), units, next: 0, reader: None }))))
+        Ok(Mutex::new(Emitter::new(Box::new(Source {
+            dataset: bind.dataset.clone(),
+            units,
+            next: 0,
+            reader: None,
+        }))))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
-        let mut emitter = func.get_init_data().lock().map_err(|_| format!("{NAME}: an earlier error left the scan unusable; run the query again"))?;
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let mut emitter = func
+            .get_init_data()
+            .lock()
+            .map_err(|_| format!("{NAME}: an earlier error left the scan unusable; run the query again"))?;
         emitter.fill(output).map_err(|e| e.into())
     }
 
@@ -58,7 +69,6 @@ impl VTab for PrefInstances {
         named(&MAPPING_PARAMS)
     }
 }
-
 
 /// Streams the dataset unit by unit, batch by batch, in row order.
 struct Source {

@@ -1,0 +1,1 @@
+//! Budgeted routing: which instances go to humans, and the hybrid dataset.
