@@ -11,7 +11,9 @@ pub use crate::generated::TAG_NAMES;
 
 /// Index of a canonical tag name (exact match, as in `tags.txt`).
 pub fn tag_index(name: &str) -> Option<usize> {
-    TAG_NAMES.iter().position(|t| *t == name)
+    static INDEX: once_cell::sync::Lazy<std::collections::HashMap<&'static str, usize>> =
+        once_cell::sync::Lazy::new(|| TAG_NAMES.iter().enumerate().map(|(i, t)| (*t, i)).collect());
+    INDEX.get(name).copied()
 }
 
 /// The set of tags one instance carries: bit `t` is tag `TAG_NAMES[t]`.

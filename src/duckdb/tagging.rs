@@ -1,0 +1,194 @@
+//! `tag_instances(path, …)`: the paper's measures, descriptive fields and tags
+//! of every instance.
+
+use super::args::{named, Args, ParamType, MAPPING_PARAMS};
+use super::output::{Block, BlockSource, ColType, Column, Emitter, VECTOR_SIZE};
+use super::{declare, fail};
+use crate::data::Dataset;
+use crate::tags::pipeline::{
+    tag_dataset, InputColumns, InstanceTags, Origin, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
+};
+use crate::tags::tokens::TokenizerKind;
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use std::sync::Mutex;
+
+const NAME: &str = "tag_instances";
+
+/// The measures in output order (the order), as indices into MEASURES.
+const MEASURE_OUTPUT: [(&str, ColType); 9] = [
+    ("rouge", ColType::Double),
+    ("bertscore", ColType::Double),
+    ("bertscore_length", ColType::Double),
+    ("cosine_sim", ColType::Double),
+    ("entity_sim", ColType::Double),
+    ("prompt_len", ColType::BigInt),
+    ("len_shorter", ColType::BigInt),
+    ("len_longer", ColType::BigInt),
+    ("token_len_diff", ColType::BigInt),
+];
+
+fn columns() -> Vec<(&'static str, ColType)> {
+    let mut c = vec![("id", ColType::Varchar)];
+    c.extend(MEASURE_OUTPUT);
+    c.extend([("rouge_l", ColType::Double), ("tfidf_cosine", ColType::Double)]);
+    c.extend([
+        ("subject_of_expertise", ColType::VarcharList),
+        ("languages", ColType::VarcharList),
+        ("expertise_level", ColType::Varchar),
+        ("open_endedness", ColType::Varchar),
+        ("safety_concern", ColType::Varchar),
+        ("complexity_of_intents", ColType::Varchar),
+        ("type_of_in_context_material", ColType::VarcharList),
+        ("format_constraints", ColType::VarcharList),
+        ("tags", ColType::VarcharList),
+        ("computed", ColType::VarcharList),
+        ("from_input", ColType::VarcharList),
+        ("missing", ColType::VarcharList),
+    ]);
+    c
+}
+
+pub struct TagInstances;
+
+pub struct Bind {
+    dataset: Dataset,
+    inputs: InputColumns,
+    options: TagOptions,
+}
+
+/// Reads the tagging options shared by every function that tags.
+pub(super) fn tag_options(args: &Args) -> Result<TagOptions, String> {
+    let tokenizer = match args.text("tokenizer")? {
+        None => TokenizerKind::Cl100k,
+        Some(name) => TokenizerKind::parse(&name).ok_or_else(|| {
+            format!("{}: unknown tokenizer '{name}'. Hint: use 'cl100k_base' (default) or 'o200k_base'", args.function)
+        })?,
+    };
+    Ok(TagOptions {
+        tokenizer,
+        threads: args.threads(),
+        tfidf: args.bool("tfidf")?.unwrap_or(true),
+        recompute: args.bool("recompute")?.unwrap_or(false),
+    })
+}
+
+/// Opens a dataset with the pass-through columns it has.
+pub(super) fn open_for_tagging(args: &Args, options: &TagOptions) -> Result<(Dataset, InputColumns), String> {
+    let path = args.positional_text(0, "the path")?;
+    let overrides = args.overrides()?;
+    let probe = Dataset::open(&path, &overrides, &[]).map_err(|e| fail(args.function, e))?;
+    let (inputs, extras) = InputColumns::detect(&probe, options.recompute);
+    let dataset = Dataset::open(&path, &overrides, &extras).map_err(|e| fail(args.function, e))?;
+    Ok((dataset, inputs))
+}
+
+/// Named parameters of every function that tags.
+pub(super) const TAG_PARAMS: [(&str, ParamType); 3] =
+    [("tokenizer", ParamType::Varchar), ("tfidf", ParamType::Boolean), ("recompute", ParamType::Boolean)];
+
+impl VTab for TagInstances {
+    type BindData = Bind;
+    type InitData = Mutex<Emitter>;
+
+    fn bind(bind: &BindInfo) -> Result<Bind, Box<dyn std::error::Error>> {
+        let args = Args::new(NAME, bind);
+        let options = tag_options(&args)?;
+        let (dataset, inputs) = open_for_tagging(&args, &options)?;
+        declare(bind, &columns());
+        bind.set_cardinality(dataset.num_rows(), true);
+        Ok(Bind { dataset, inputs, options })
+    }
+
+    fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {
+        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
+        let bind = unsafe { &*init.get_bind_data::<Bind>() };
+        init.set_max_threads(1);
+        let source = Lazy { work: Some((bind.dataset.clone(), bind.inputs.clone(), bind.options.clone())), rows: Vec::new(), next: 0 };
+        Ok(Mutex::new(Emitter::new(Box::new(source))))
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+        let mut emitter = func
+            .get_init_data()
+            .lock()
+            .map_err(|_| format!("{NAME}: an earlier error left the scan unusable; run the query again"))?;
+        emitter.fill(output).map_err(|e| e.into())
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeId::Varchar.into()])
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        let mut p = MAPPING_PARAMS.to_vec();
+        p.extend(TAG_PARAMS);
+        named(&p)
+    }
+}
+
+/// Tags the whole dataset on the first call, then yields the rows in order.
+struct Lazy {
+    work: Option<(Dataset, InputColumns, TagOptions)>,
+    rows: Vec<InstanceTags>,
+    next: usize,
+}
+
+impl BlockSource for Lazy {
+    fn next_block(&mut self) -> Result<Option<Block>, String> {
+        if let Some((ds, inputs, options)) = self.work.take() {
+            self.rows = tag_dataset(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?;
+        }
+        if self.next >= self.rows.len() {
+            return Ok(None);
+        }
+        let end = (self.next + VECTOR_SIZE).min(self.rows.len());
+        let block = rows_block(&self.rows[self.next..end]);
+        self.next = end;
+        Ok(Some(block))
+    }
+}
+
+fn rows_block(rows: &[InstanceTags]) -> Block {
+    let mut columns = vec![Column::Text(rows.iter().map(|r| Some(r.id.clone())).collect())];
+    for (name, ty) in MEASURE_OUTPUT {
+        let k = MEASURES.iter().position(|m| *m == name).unwrap_or(0);
+        columns.push(match ty {
+            ColType::BigInt => Column::Int(rows.iter().map(|r| r.measures[k].map(|v| v.round() as i64)).collect()),
+            _ => Column::Float(rows.iter().map(|r| r.measures[k]).collect()),
+        });
+    }
+    columns.push(Column::Float(rows.iter().map(|r| r.rouge_l).collect()));
+    columns.push(Column::Float(rows.iter().map(|r| r.tfidf_cosine).collect()));
+    let list = |f: &dyn Fn(&InstanceTags) -> &Vec<String>| {
+        Column::TextList(rows.iter().map(|r| Some(f(r).clone())).collect())
+    };
+    let text = |f: &dyn Fn(&InstanceTags) -> &Option<String>| Column::Text(rows.iter().map(|r| f(r).clone()).collect());
+    columns.push(list(&|r| &r.descriptive.subject_of_expertise));
+    columns.push(list(&|r| &r.descriptive.languages));
+    columns.push(text(&|r| &r.descriptive.expertise_level));
+    columns.push(text(&|r| &r.descriptive.open_endedness));
+    columns.push(text(&|r| &r.descriptive.safety_concern));
+    columns.push(text(&|r| &r.descriptive.complexity_of_intents));
+    columns.push(list(&|r| &r.descriptive.type_of_in_context_material));
+    columns.push(list(&|r| &r.descriptive.format_constraints));
+    columns.push(Column::TextList(rows.iter().map(|r| Some(r.tags.names().map(str::to_string).collect())).collect()));
+    for wanted in [Origin::Computed, Origin::Input, Origin::Missing] {
+        columns.push(Column::TextList(rows.iter().map(|r| Some(origins(r, wanted))).collect()));
+    }
+    Block { columns }
+}
+
+/// Names of the measures and fields of `r` whose origin is `wanted`.
+fn origins(r: &InstanceTags, wanted: Origin) -> Vec<String> {
+    let mut out: Vec<String> = MEASURE_OUTPUT
+        .iter()
+        .filter(|(name, _)| {
+            let k = MEASURES.iter().position(|m| m == name).unwrap_or(0);
+            r.measure_origin[k] == wanted
+        })
+        .map(|(name, _)| name.to_string())
+        .collect();
+    out.extend(DESCRIPTIVE_FIELDS.iter().zip(r.descriptive_origin).filter(|(_, o)| *o == wanted).map(|(n, _)| n.to_string()));
+    out
+}
