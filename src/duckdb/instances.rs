@@ -1,7 +1,7 @@
 //! `pref_instances(path, …)`: the dataset as prefroute reads it.
 
 use super::args::{named, Args, MAPPING_PARAMS};
-use super::output::{Block, BlockSource, ColType, Column, Emitter};
+use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
 use crate::data::{Dataset, Unit, UnitReader, DEFAULT_BATCH_ROWS};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -54,11 +54,7 @@ impl VTab for PrefInstances {
         func: &TableFunctionInfo<Self>,
         output: &mut DataChunkHandle,
     ) -> Result<(), Box<dyn std::error::Error>> {
-        let mut emitter = func
-            .get_init_data()
-            .lock()
-            .map_err(|_| format!("{NAME}: an earlier error left the scan unusable; run the query again"))?;
-        emitter.fill(output).map_err(|e| e.into())
+        emit(NAME, func.get_init_data(), output)
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {

@@ -3,9 +3,12 @@
 //! core, and copies results into DuckDB vectors. Every failure becomes a SQL
 //! error naming the function; nothing here may panic across the FFI boundary.
 
+mod agreement;
 mod args;
 mod instances;
 mod output;
+mod scalars;
+mod tagging;
 
 use duckdb::vtab::BindInfo;
 use duckdb::Connection;
@@ -27,6 +30,13 @@ fn fail(function: &str, e: crate::Error) -> String {
 /// Registers every SQL function of prefroute on `con`.
 fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<instances::PrefInstances>("pref_instances")?;
+    con.register_table_function::<tagging::TagInstances>("tag_instances")?;
+    con.register_table_function::<agreement::JudgeAgreement>("judge_agreement")?;
+    con.register_scalar_function::<scalars::Rouge1>("rouge1")?;
+    con.register_scalar_function::<scalars::RougeL>("rouge_l")?;
+    con.register_scalar_function::<scalars::TokenCount>("token_count")?;
+    con.register_scalar_function::<scalars::DetectLanguage>("detect_language")?;
+    con.register_scalar_function::<scalars::DescribePrompt>("describe_prompt")?;
     Ok(())
 }
 

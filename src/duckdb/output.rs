@@ -207,3 +207,37 @@ fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, value
         vec.set_null(i);
     }
 }
+
+/// A source whose blocks are computed by one job on the first call (for
+/// results that need the whole input first, such as ranks or routings).
+pub struct Deferred {
+    job: Option<Box<dyn FnOnce() -> Result<Vec<Block>, String> + Send>>,
+    blocks: std::vec::IntoIter<Block>,
+}
+
+impl Deferred {
+    pub fn boxed(job: impl FnOnce() -> Result<Vec<Block>, String> + Send + 'static) -> Box<dyn BlockSource> {
+        Box::new(Deferred { job: Some(Box::new(job)), blocks: Vec::new().into_iter() })
+    }
+}
+
+impl BlockSource for Deferred {
+    fn next_block(&mut self) -> Result<Option<Block>, String> {
+        if let Some(job) = self.job.take() {
+            self.blocks = job()?.into_iter();
+        }
+        Ok(self.blocks.next())
+    }
+}
+
+/// The shared body of every table function's `func`: next rows from the emitter.
+pub fn emit(
+    function: &str,
+    emitter: &std::sync::Mutex<Emitter>,
+    output: &mut DataChunkHandle,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut emitter = emitter
+        .lock()
+        .map_err(|_| format!("{function}: an earlier failure left this scan unusable; run the query again"))?;
+    emitter.fill(output).map_err(|e| e.into())
+}

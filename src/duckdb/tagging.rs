@@ -2,7 +2,7 @@
 //! of every instance.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::output::{Block, BlockSource, ColType, Column, Emitter, VECTOR_SIZE};
+use super::output::{emit, Block, BlockSource, ColType, Column, Emitter, VECTOR_SIZE};
 use super::{declare, fail};
 use crate::data::Dataset;
 use crate::tags::pipeline::{
@@ -109,11 +109,7 @@ impl VTab for TagInstances {
     }
 
     fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
-        let mut emitter = func
-            .get_init_data()
-            .lock()
-            .map_err(|_| format!("{NAME}: an earlier error left the scan unusable; run the query again"))?;
-        emitter.fill(output).map_err(|e| e.into())
+        emit(NAME, func.get_init_data(), output)
     }
 
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {

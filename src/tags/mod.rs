@@ -7,6 +7,8 @@
 /// Number of canonical tags (27 lexical + 63 descriptive), the PPM's columns.
 pub const N_TAGS: usize = 90;
 
+pub mod pipeline;
+
 pub use crate::generated::TAG_NAMES;
 
 /// Index of a canonical tag name (exact match, as in `tags.txt`).
