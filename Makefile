@@ -1,0 +1,75 @@
+# prefroute: build, test and demo. Needs only the Rust toolchain and python3; the Python venvs under
+# .venv/ (DuckDB hosts, the CLI, reference packages) are created on first use by scripts/setup_python.sh.
+#
+#   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check
+#   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
+#   make bench   benchmarks (none yet)
+
+CARGO            ?= cargo
+PYTHON           ?= python3
+CARGO_TARGET_DIR ?= target
+export CARGO_TARGET_DIR
+
+VERSION     := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+LIB         := libprefroute.so
+EXT         := build/prefroute.duckdb_extension
+EXT_RELEASE := build/release/prefroute.duckdb_extension
+HOSTS       := 1.5.6 2.0.1
+OLD_HOST    := 1.5.2
+VENV        := .venv
+
+.PHONY: test lint fmt-check clippy cargo-test build release venvs venv-hosts \
+        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench fixtures
+
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host
+	@echo "make test: all checks passed"
+
+lint: fmt-check clippy
+
+fmt-check:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+cargo-test:
+	$(CARGO) test
+
+# Debug profile (dependencies are optimised even there, see Cargo.toml).
+build:
+	$(CARGO) build
+	$(PYTHON) scripts/package_extension.py $(CARGO_TARGET_DIR)/debug/$(LIB) $(EXT) $(VERSION)
+
+release:
+	$(CARGO) build --release
+	$(PYTHON) scripts/package_extension.py $(CARGO_TARGET_DIR)/release/$(LIB) $(EXT_RELEASE) $(VERSION)
+
+venvs:
+	PYTHON=$(PYTHON) scripts/setup_python.sh all
+
+venv-hosts:
+	PYTHON=$(PYTHON) scripts/setup_python.sh hosts
+
+sqltest: $(addprefix sqltest-,$(HOSTS))
+
+# One run per host; each .test file runs in its own host subprocess.
+$(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs
+	$(PYTHON) tests/sqllogic.py --python $(VENV)/duckdb-$*/bin/python --extension $(EXT) tests/sql
+
+# The runner must be able to fail: wrong values, wrong messages, crashes.
+sqllogic-selftest: venvs
+	$(PYTHON) tests/sqllogic.py --self-test --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python
+
+# A host older than the footer's C API version must refuse the extension with an error, not crash.
+old-host: build venvs
+	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
+
+demo: release venv-hosts
+	$(VENV)/cli/bin/duckdb -unsigned -bail -f sql/demo.sql
+
+bench:
+	@echo "make bench: no benchmarks yet"
+
+# Regenerates the committed test fixtures (byte-identical with pyarrow 26.0.1).
+fixtures: venvs
+	$(VENV)/ref/bin/python tests/fixtures/make_fixtures.py
