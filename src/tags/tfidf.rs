@@ -21,8 +21,10 @@ static TERM: Lazy<Regex> = Lazy::new(|| Regex::new(r"[\p{L}\p{N}_]{2,}").expect(
 /// Document frequencies of the terms of a collection of texts (a fitted TF-IDF vocabulary).
 #[derive(Clone, Debug, Default)]
 pub struct DocumentFrequencies {
+    /// Term → its index in `df`.
+    ids: FxHashMap<String, u32>,
     /// Number of documents containing each term.
-    df: FxHashMap<String, u32>,
+    df: Vec<u32>,
     /// Number of documents added.
     n_docs: usize,
 }
@@ -35,28 +37,41 @@ impl DocumentFrequencies {
 
     /// Counts one document (an empty text still counts as a document, as in scikit-learn).
     pub fn add_document(&mut self, text: &str) {
-        let lower = text.to_lowercase();
-        let mut terms = terms_of(&lower);
-        terms.sort_unstable();
-        terms.dedup();
-        for t in terms {
-            match self.df.get_mut(t) {
-                Some(c) => *c += 1,
+        let mut seen: Vec<u32> = Vec::new();
+        for_each_term(text, |t| {
+            let id = match self.ids.get(t) {
+                Some(&id) => id,
                 None => {
-                    self.df.insert(t.to_owned(), 1);
+                    let id = self.df.len() as u32;
+                    self.ids.insert(t.to_owned(), id);
+                    self.df.push(0);
+                    id
                 }
-            }
+            };
+            seen.push(id);
+        });
+        seen.sort_unstable();
+        seen.dedup();
+        for id in seen {
+            self.df[id as usize] += 1;
         }
         self.n_docs += 1;
     }
 
     /// Adds the counts of `other` (fitted on other documents), as if its documents had been added here.
     pub fn merge(&mut self, mut other: DocumentFrequencies) {
-        if self.df.len() < other.df.len() {
-            std::mem::swap(self, &mut other); // fold the smaller map into the larger one
+        if self.ids.len() < other.ids.len() {
+            std::mem::swap(self, &mut other); // fold the smaller vocabulary into the larger one
         }
-        for (t, c) in other.df {
-            *self.df.entry(t).or_insert(0) += c;
+        for (t, id) in other.ids {
+            let c = other.df[id as usize];
+            match self.ids.get(&t) {
+                Some(&mine) => self.df[mine as usize] += c,
+                None => {
+                    self.ids.insert(t, self.df.len() as u32);
+                    self.df.push(c);
+                }
+            }
         }
         self.n_docs += other.n_docs;
     }
@@ -75,17 +90,16 @@ impl DocumentFrequencies {
     /// seen by [`add_document`](Self::add_document) are ignored (scikit-learn's
     /// `transform`); a text without known terms has the zero vector and cosine 0.
     pub fn cosine(&self, a: &str, b: &str) -> f64 {
-        let (la, lb) = (a.to_lowercase(), b.to_lowercase());
-        let wa = self.weights(&la);
-        let wb = self.weights(&lb);
+        let wa = self.weights(a);
+        let wb = self.weights(b);
         let (na, nb) = (norm(&wa), norm(&wb));
         if na == 0.0 || nb == 0.0 {
             return 0.0;
         }
-        // Merge-join of the two sorted term lists; rows normalised first, as scikit-learn does.
+        // Merge-join of the two id-sorted rows; rows normalised first, as scikit-learn does.
         let (mut i, mut j, mut dot) = (0, 0, 0.0);
         while i < wa.len() && j < wb.len() {
-            match wa[i].0.cmp(wb[j].0) {
+            match wa[i].0.cmp(&wb[j].0) {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
@@ -98,32 +112,64 @@ impl DocumentFrequencies {
         dot.min(1.0)
     }
 
-    /// The text's known terms, sorted, with weight `count × idf`.
-    fn weights<'t>(&self, lower: &'t str) -> Vec<(&'t str, f64)> {
-        let mut terms = terms_of(lower);
-        terms.sort_unstable();
-        let n1 = self.n_docs as f64 + 1.0;
-        let mut out: Vec<(&str, f64)> = Vec::with_capacity(terms.len());
-        let mut k = 0;
-        while k < terms.len() {
-            let t = terms[k];
-            let count = terms[k..].iter().take_while(|&&u| u == t).count();
-            k += count;
-            if let Some(&df) = self.df.get(t) {
-                let idf = (n1 / (f64::from(df) + 1.0)).ln() + 1.0;
-                out.push((t, count as f64 * idf));
+    /// The text's known terms as (term id, `count × idf`), sorted by id.
+    fn weights(&self, text: &str) -> Vec<(u32, f64)> {
+        let mut ids: Vec<u32> = Vec::new();
+        for_each_term(text, |t| {
+            if let Some(&id) = self.ids.get(t) {
+                ids.push(id);
             }
+        });
+        ids.sort_unstable();
+        let n1 = self.n_docs as f64 + 1.0;
+        let mut out: Vec<(u32, f64)> = Vec::with_capacity(ids.len());
+        for run in ids.chunk_by(|x, y| x == y) {
+            let idf = (n1 / (f64::from(self.df[run[0] as usize]) + 1.0)).ln() + 1.0;
+            out.push((run[0], run.len() as f64 * idf));
         }
         out
     }
 }
 
-/// The terms of an already lowercased text, in text order.
-fn terms_of(lower: &str) -> Vec<&str> {
-    TERM.find_iter(lower).map(|m| m.as_str()).collect()
+/// Calls `f` with each term of `text`, lowercased, in text order.
+fn for_each_term(text: &str, mut f: impl FnMut(&str)) {
+    if !text.is_ascii() {
+        // Full Unicode: lowercase first (lowercasing can change the characters, e.g. İ -> i̇).
+        let lower = text.to_lowercase();
+        for m in TERM.find_iter(&lower) {
+            f(m.as_str());
+        }
+        return;
+    }
+    // ASCII fast path: word characters are [A-Za-z0-9_]; no allocation unless a term has capitals.
+    let bytes = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut buf = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && word(bytes[i]) {
+            i += 1;
+        }
+        if i - start >= 2 {
+            let term = &text[start..i];
+            if term.bytes().any(|c| c.is_ascii_uppercase()) {
+                buf.clear();
+                buf.push_str(term);
+                buf.make_ascii_lowercase();
+                f(&buf);
+            } else {
+                f(term);
+            }
+        }
+    }
 }
 
-fn norm(w: &[(&str, f64)]) -> f64 {
+fn norm(w: &[(u32, f64)]) -> f64 {
     w.iter().map(|(_, x)| x * x).sum::<f64>().sqrt()
 }
 
@@ -152,13 +198,20 @@ mod tests {
         assert!((df.cosine("Cat, THE!", "the cat") - 1.0).abs() < 1e-15);
     }
 
+    fn terms(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_term(text, |t| out.push(t.to_owned()));
+        out
+    }
+
     #[test]
     fn python_word_characters() {
         // Underscore and digits are word characters; the combining acute (U+0301) is not
         // in Python, so "cafe\u{301}" yields "cafe" only; "é" (precomposed) is a letter.
-        let lower = "x_1 42 cafe\u{301} café ñu ½½".to_lowercase();
-        assert_eq!(terms_of(&lower), vec!["x_1", "42", "cafe", "café", "ñu", "½½"]);
-        assert_eq!(terms_of(&"ÉTÉ".to_lowercase()), vec!["été"]);
+        assert_eq!(terms("x_1 42 cafe\u{301} café ñu ½½"), ["x_1", "42", "cafe", "café", "ñu", "½½"]);
+        assert_eq!(terms("ÉTÉ"), ["été"]);
+        // The ASCII path: runs of [A-Za-z0-9_] of length ≥ 2, lowercased.
+        assert_eq!(terms("I saw IT_2 in a-b, Ab9!"), ["saw", "it_2", "in", "ab9"]);
     }
 
     #[test]
