@@ -4,6 +4,18 @@
 //! The raw measures and descriptive fields that decide which tags an instance
 //! carries live in the submodules; this file only knows the tag vocabulary.
 
+mod bins;
+mod entities;
+mod rouge;
+mod tfidf;
+mod tokens;
+
+pub use bins::{bin_of, percentile_ranks, BIN_EDGES};
+pub use entities::{entities, entity_jaccard};
+pub use rouge::{rouge1_f, rouge_l_f, rouge_scores, RougeScores};
+pub use tfidf::DocumentFrequencies;
+pub use tokens::{token_count, TokenizerKind};
+
 /// Number of canonical tags (27 lexical + 63 descriptive), the PPM's columns.
 pub const N_TAGS: usize = 90;
 
