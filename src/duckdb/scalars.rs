@@ -4,8 +4,7 @@
 
 use crate::tags::descriptive::describe;
 use crate::tags::language::detect_language;
-use crate::tags::rouge::{rouge1_f, rouge_l_f};
-use crate::tags::tokens::{token_count, TokenizerKind};
+use crate::tags::{rouge1_f, rouge_l_f, token_count, TokenizerKind};
 use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeHandle, LogicalTypeId};
 use duckdb::ffi::duckdb_string_t;
 use duckdb::types::DuckString;

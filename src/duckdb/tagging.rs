@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::tags::pipeline::{
     tag_dataset, InputColumns, InstanceTags, Origin, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
 };
-use crate::tags::tokens::TokenizerKind;
+use crate::tags::TokenizerKind;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::Mutex;
