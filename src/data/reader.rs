@@ -231,7 +231,7 @@ impl Iterator for UnitReader {
     }
 }
 
-fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     if pattern.is_empty() {
         return Err(Error::argument(
             "the path is empty",

@@ -1,0 +1,91 @@
+//! Pieces shared by the functions that tag, score and route a dataset.
+
+use super::args::{Args, ParamType};
+use super::fail;
+use super::tagging::{open_for_tagging, tag_options};
+use crate::data::Dataset;
+use crate::ppm::{resolve_model, Model};
+use crate::route::{Budget, Strategy, PAPER_N_SIMULATIONS};
+use crate::tags::pipeline::{tag_dataset, InputColumns, InstanceTags, TagOptions};
+use crate::tags::TagMatrix;
+use std::sync::Arc;
+
+/// A dataset ready to be tagged, as bound from SQL arguments.
+#[derive(Clone)]
+pub struct TaggedInput {
+    pub dataset: Dataset,
+    inputs: InputColumns,
+    options: TagOptions,
+}
+
+impl TaggedInput {
+    /// Opens the dataset named by the first argument, with the tagging options.
+    /// TF-IDF is not needed for tags, so it is skipped.
+    pub fn bind(args: &Args) -> Result<TaggedInput, String> {
+        let options = TagOptions { tfidf: false, ..tag_options(args)? };
+        let (dataset, inputs) = open_for_tagging(args, &options)?;
+        Ok(TaggedInput { dataset, inputs, options })
+    }
+
+    /// Tags every instance.
+    pub fn tag(&self) -> crate::Result<Vec<InstanceTags>> {
+        tag_dataset(&self.dataset, &self.inputs, &self.options)
+    }
+
+    pub fn threads(&self) -> usize {
+        self.options.threads
+    }
+}
+
+/// The tag matrix of tagged rows.
+pub fn matrix(rows: &[InstanceTags]) -> TagMatrix {
+    TagMatrix::new(rows.iter().map(|r| r.tags).collect())
+}
+
+/// `model :=` (default: the embedded `paper-prior`), loaded and validated at bind time.
+pub fn model_arg(args: &Args) -> Result<Arc<Model>, String> {
+    let name = args.text("model")?.unwrap_or_else(|| "paper-prior".into());
+    resolve_model(&name).map_err(|e| fail(args.function, e))
+}
+
+/// `strategy :=`, `seed :=`, `n_simulations :=`.
+pub fn strategy_arg(args: &Args) -> Result<Strategy, String> {
+    let seed = seed_arg(args)?;
+    let n_simulations = match args.i64("n_simulations")? {
+        None => PAPER_N_SIMULATIONS,
+        Some(n) if n >= 1 => n as usize,
+        Some(n) => return Err(format!("{}: n_simulations := {n} must be at least 1", args.function)),
+    };
+    match args.text("strategy")?.as_deref().unwrap_or("auto") {
+        "auto" | "optimize" => Ok(Strategy::Optimize),
+        "topk" => Ok(Strategy::TopK),
+        "simulated" => Ok(Strategy::Simulated { n_simulations, seed }),
+        other => Err(format!(
+            "{}: unknown strategy '{other}'. Hint: use 'auto' (= 'optimize'), 'optimize', 'topk' or 'simulated'",
+            args.function
+        )),
+    }
+}
+
+/// `seed :=` (default 42); must be non-negative.
+pub fn seed_arg(args: &Args) -> Result<u64, String> {
+    match args.i64("seed")? {
+        None => Ok(42),
+        Some(s) if s >= 0 => Ok(s as u64),
+        Some(s) => Err(format!("{}: seed := {s} must be 0 or more", args.function)),
+    }
+}
+
+/// The positional budget at `index`, parsed.
+pub fn budget_arg(args: &Args, index: u64) -> Result<Budget, String> {
+    let value = args.positional_f64(index, "the budget")?;
+    Budget::parse(value).map_err(|e| fail(args.function, e))
+}
+
+/// Named parameters for the model and the routing strategy.
+pub const ROUTE_PARAMS: [(&str, ParamType); 4] = [
+    ("model", ParamType::Varchar),
+    ("strategy", ParamType::Varchar),
+    ("seed", ParamType::BigInt),
+    ("n_simulations", ParamType::BigInt),
+];

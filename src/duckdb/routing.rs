@@ -1,0 +1,362 @@
+//! `route_instances`, `budget_curve` and `hybrid_dataset`: budgeted routing
+//! of a dataset with a PPM, and the hybrid preference dataset it yields.
+
+use super::args::{named, Args, ParamType, MAPPING_PARAMS};
+use super::common::{budget_arg, matrix, model_arg, strategy_arg, TaggedInput, ROUTE_PARAMS};
+use super::output::{emit, Block, BlockSource, ColType, Column, Deferred, Emitter};
+use super::tagging::TAG_PARAMS;
+use super::{declare, fail};
+use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::ppm::Model;
+use crate::route::hybrid::{assemble, Chosen, HybridRow, OnMissingLabel};
+use crate::route::{route, Budget, Strategy};
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use std::sync::{Arc, Mutex};
+
+fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
+    let mut p = MAPPING_PARAMS.to_vec();
+    p.extend(TAG_PARAMS);
+    p.extend(ROUTE_PARAMS);
+    p.extend_from_slice(extra);
+    named(&p)
+}
+
+/// What every routing function binds: the input, the model, the strategy.
+#[derive(Clone)]
+pub struct RouteBind {
+    input: TaggedInput,
+    model: Arc<Model>,
+    strategy: Strategy,
+}
+
+impl RouteBind {
+    fn bind(args: &Args) -> Result<RouteBind, String> {
+        Ok(RouteBind { model: model_arg(args)?, strategy: strategy_arg(args)?, input: TaggedInput::bind(args)? })
+    }
+}
+
+// ---------------------------------------------------------------- route_instances
+
+const ROUTE: &str = "route_instances";
+
+pub struct RouteInstances;
+
+#[derive(Clone)]
+pub struct RouteInstancesBind {
+    common: RouteBind,
+    budget: Budget,
+}
+
+impl VTab for RouteInstances {
+    type BindData = RouteInstancesBind;
+    type InitData = Mutex<Emitter>;
+
+    fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
+        let args = Args::new(ROUTE, bind);
+        let budget = budget_arg(&args, 1)?;
+        let common = RouteBind::bind(&args)?;
+        budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(ROUTE, e))?;
+        declare(
+            bind,
+            &[
+                ("id", ColType::Varchar),
+                ("route", ColType::Varchar),
+                ("gain", ColType::Double),
+                ("rank", ColType::BigInt),
+                ("label", ColType::Varchar),
+            ],
+        );
+        bind.set_cardinality(common.input.dataset.num_rows(), true);
+        Ok(RouteInstancesBind { common, budget })
+    }
+
+    fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
+        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
+        let b = unsafe { &*init.get_bind_data::<RouteInstancesBind>() }.clone();
+        init.set_max_threads(1);
+        Ok(Mutex::new(Emitter::new(Deferred::boxed(move || route_rows(b).map_err(|e| fail(ROUTE, e))))))
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+        emit(ROUTE, func.get_init_data(), output)
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeId::Varchar.into(), LogicalTypeId::Double.into()])
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        route_params(&[])
+    }
+}
+
+fn route_rows(b: RouteInstancesBind) -> crate::Result<Vec<Block>> {
+    let rows = b.common.input.tag()?;
+    let routing =
+        route(&matrix(&rows), &b.common.model.dense(), b.budget, b.common.strategy, b.common.input.threads())?;
+    let label = |i: usize| {
+        let l = if routing.human[i] { rows[i].human_pref } else { rows[i].ai_pref };
+        l.map(|l| l.as_str().to_string())
+    };
+    Ok(vec![Block {
+        columns: vec![
+            Column::Text(rows.iter().map(|r| Some(r.id.clone())).collect()),
+            Column::Text(routing.human.iter().map(|h| Some(if *h { "human" } else { "ai" }.to_string())).collect()),
+            Column::Float(routing.gain.iter().map(|g| Some(*g)).collect()),
+            Column::Int(routing.rank.iter().map(|r| Some(*r as i64)).collect()),
+            Column::Text((0..rows.len()).map(label).collect()),
+        ],
+    }])
+}
+
+// ---------------------------------------------------------------- budget_curve
+
+const CURVE: &str = "budget_curve";
+
+pub struct BudgetCurve;
+
+#[derive(Clone)]
+pub struct BudgetCurveBind {
+    common: RouteBind,
+    steps: usize,
+}
+
+impl VTab for BudgetCurve {
+    type BindData = BudgetCurveBind;
+    type InitData = Mutex<Emitter>;
+
+    fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
+        let args = Args::new(CURVE, bind);
+        let steps = match args.i64("steps")? {
+            None => 20,
+            Some(s) if (1..=1000).contains(&s) => s as usize,
+            Some(s) => return Err(format!("{CURVE}: steps := {s} must be between 1 and 1000").into()),
+        };
+        let common = RouteBind::bind(&args)?;
+        declare(
+            bind,
+            &[
+                ("budget", ColType::Double),
+                ("n_human", ColType::BigInt),
+                ("predicted_score", ColType::Double),
+                ("best", ColType::Boolean),
+            ],
+        );
+        Ok(BudgetCurveBind { common, steps })
+    }
+
+    fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
+        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
+        let b = unsafe { &*init.get_bind_data::<BudgetCurveBind>() }.clone();
+        init.set_max_threads(1);
+        Ok(Mutex::new(Emitter::new(Deferred::boxed(move || curve_rows(b).map_err(|e| fail(CURVE, e))))))
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+        emit(CURVE, func.get_init_data(), output)
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeId::Varchar.into()])
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        route_params(&[("steps", ParamType::BigInt)])
+    }
+}
+
+fn curve_rows(b: BudgetCurveBind) -> crate::Result<Vec<Block>> {
+    let rows = b.common.input.tag()?;
+    let tags = matrix(&rows);
+    let model = b.common.model.dense();
+    let mut budgets = Vec::with_capacity(b.steps + 1);
+    let mut n_human = Vec::with_capacity(b.steps + 1);
+    let mut scores = Vec::with_capacity(b.steps + 1);
+    for s in 0..=b.steps {
+        let fraction = s as f64 / b.steps as f64;
+        let routing = route(&tags, &model, Budget::Fraction(fraction), b.common.strategy, b.common.input.threads())?;
+        budgets.push(Some(fraction));
+        n_human.push(Some(routing.n_human() as i64));
+        scores.push(routing.predicted);
+    }
+    // The paper's ★: the first budget with the highest predicted score.
+    let best = scores.iter().enumerate().fold(0, |best, (i, s)| if *s > scores[best] { i } else { best });
+    Ok(vec![Block {
+        columns: vec![
+            Column::Float(budgets),
+            Column::Int(n_human),
+            Column::Float(scores.into_iter().map(Some).collect()),
+            Column::Bool((0..=b.steps).map(|i| Some(i == best)).collect()),
+        ],
+    }])
+}
+
+// ---------------------------------------------------------------- hybrid_dataset
+
+const HYBRID: &str = "hybrid_dataset";
+
+pub struct HybridDataset;
+
+#[derive(Clone)]
+pub struct HybridBind {
+    common: RouteBind,
+    budget: Budget,
+    on_missing: OnMissingLabel,
+}
+
+impl VTab for HybridDataset {
+    type BindData = HybridBind;
+    type InitData = Mutex<Emitter>;
+
+    fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
+        let args = Args::new(HYBRID, bind);
+        let budget = budget_arg(&args, 1)?;
+        let on_missing = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
+            "error" => OnMissingLabel::Error,
+            "drop" => OnMissingLabel::Drop,
+            other => {
+                return Err(format!("{HYBRID}: on_missing_label := '{other}' is not 'error' or 'drop'").into())
+            }
+        };
+        let common = RouteBind::bind(&args)?;
+        budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(HYBRID, e))?;
+        declare(
+            bind,
+            &[
+                ("id", ColType::Varchar),
+                ("prompt", ColType::Varchar),
+                ("chosen", ColType::Varchar),
+                ("rejected", ColType::Varchar),
+                ("label_source", ColType::Varchar),
+            ],
+        );
+        Ok(HybridBind { common, budget, on_missing })
+    }
+
+    fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
+        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
+        let b = unsafe { &*init.get_bind_data::<HybridBind>() }.clone();
+        init.set_max_threads(1);
+        Ok(Mutex::new(Emitter::new(Box::new(HybridSource::new(b)))))
+    }
+
+    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+        emit(HYBRID, func.get_init_data(), output)
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeId::Varchar.into(), LogicalTypeId::Double.into()])
+    }
+
+    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
+        route_params(&[("on_missing_label", ParamType::Varchar)])
+    }
+}
+
+/// Routes on the first call, then streams the texts again in order and emits
+/// the kept rows: the texts are never all in memory at once.
+struct HybridSource {
+    job: Option<HybridBind>,
+    dataset: Option<Dataset>,
+    /// Kept rows, ascending by input index, and the next one to emit.
+    plan: Vec<HybridRow>,
+    next: usize,
+    units: Vec<Unit>,
+    unit: usize,
+    reader: Option<UnitReader>,
+}
+
+impl HybridSource {
+    fn new(bind: HybridBind) -> HybridSource {
+        HybridSource {
+            job: Some(bind),
+            dataset: None,
+            plan: Vec::new(),
+            next: 0,
+            units: Vec::new(),
+            unit: 0,
+            reader: None,
+        }
+    }
+
+    fn plan(b: &HybridBind) -> crate::Result<Vec<HybridRow>> {
+        let rows = b.common.input.tag()?;
+        let routing =
+            route(&matrix(&rows), &b.common.model.dense(), b.budget, b.common.strategy, b.common.input.threads())?;
+        let human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
+        let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let (kept, _summary) = assemble(&routing.human, &human, &ai, &ids, b.on_missing)?;
+        Ok(kept)
+    }
+
+    /// The next batch of the second pass, if any.
+    fn next_batch(&mut self) -> crate::Result<Option<crate::data::InstanceBatch>> {
+        let Some(dataset) = &self.dataset else { return Ok(None) };
+        loop {
+            if let Some(reader) = &mut self.reader {
+                if let Some(batch) = reader.next() {
+                    return batch.map(Some);
+                }
+            }
+            let Some(unit) = self.units.get(self.unit) else { return Ok(None) };
+            self.unit += 1;
+            self.reader = Some(dataset.read_unit(unit, DEFAULT_BATCH_ROWS)?);
+        }
+    }
+
+    fn step(&mut self) -> crate::Result<Option<Block>> {
+        if let Some(b) = self.job.take() {
+            self.plan = Self::plan(&b)?;
+            self.units = b.common.input.dataset.units();
+            self.dataset = Some(b.common.input.dataset);
+        }
+        while self.next < self.plan.len() {
+            let Some(batch) = self.next_batch()? else {
+                return Err(crate::Error::Internal("the input ended before every routed row was read".into()));
+            };
+            let first = batch.first_row as usize;
+            let mut ids = Vec::new();
+            let mut prompts = Vec::new();
+            let mut chosen = Vec::new();
+            let mut rejected = Vec::new();
+            let mut sources = Vec::new();
+            while let Some(row) = self.plan.get(self.next) {
+                if row.index >= first + batch.len() {
+                    break;
+                }
+                let i = row.index - first;
+                let (a, b) = (batch.completion_a[i].clone(), batch.completion_b[i].clone());
+                let (c, r) = match row.chosen {
+                    Chosen::A => (a, b),
+                    Chosen::B => (b, a),
+                };
+                ids.push(Some(batch.ids[i].clone()));
+                prompts.push(batch.prompt[i].clone());
+                chosen.push(c);
+                rejected.push(r);
+                sources.push(Some(row.label_source.as_str().to_string()));
+                self.next += 1;
+            }
+            if !ids.is_empty() {
+                return Ok(Some(Block {
+                    columns: vec![
+                        Column::Text(ids),
+                        Column::Text(prompts),
+                        Column::Text(chosen),
+                        Column::Text(rejected),
+                        Column::Text(sources),
+                    ],
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl BlockSource for HybridSource {
+    fn next_block(&mut self) -> Result<Option<Block>, String> {
+        self.step().map_err(|e| fail(HYBRID, e))
+    }
+}
