@@ -270,6 +270,85 @@ fn ql_implicit(v: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) -> Result<
     Ok(())
 }
 
+/// Eigen-decomposition of a symmetric, positive semi-definite matrix by cyclic
+/// Jacobi rotations, each pair rotated while `|h_pq| > ε·√(h_pp·h_qq)`.
+///
+/// Slower than [`sym_eigen`] on a general matrix, but *relatively* accurate on
+/// the matrices the minimum-norm fit gives it: nearly diagonal, with a diagonal
+/// spanning many orders of magnitude. There every eigenvalue, even one 10⁻¹²
+/// of the largest, comes out with a few ulps of relative error, where a
+/// tridiagonal method only guarantees ε·λ_max absolute error. Few sweeps are
+/// needed when the input is nearly diagonal.
+pub(crate) fn jacobi_eigen(a: &[f64], n: usize) -> Result<SymEigen> {
+    if a.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Internal("Jacobi eigensolver given a non-finite matrix".into()));
+    }
+    let mut h = a.to_vec();
+    let mut v = vec![0.0; n * n];
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    let tol = f64::EPSILON;
+    for _sweep in 0..60 {
+        let mut rotated = false;
+        for p in 0..n {
+            for q in p + 1..n {
+                let hpq = h[p * n + q];
+                let (hpp, hqq) = (h[p * n + p], h[q * n + q]);
+                if hpq == 0.0 || hpq.abs() <= tol * (hpp * hqq).abs().sqrt() {
+                    continue;
+                }
+                rotated = true;
+                // Rotation angle that zeroes h_pq: t = tan θ, the smaller root.
+                let theta = (hqq - hpp) / (2.0 * hpq);
+                let t = if theta.abs() > 1e150 {
+                    0.5 / theta
+                } else {
+                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
+                };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    if k == p || k == q {
+                        continue;
+                    }
+                    let (hkp, hkq) = (h[p * n + k], h[q * n + k]);
+                    let (np, nq) = (c * hkp - s * hkq, s * hkp + c * hkq);
+                    h[p * n + k] = np;
+                    h[k * n + p] = np;
+                    h[q * n + k] = nq;
+                    h[k * n + q] = nq;
+                }
+                h[p * n + p] = hpp - t * hpq;
+                h[q * n + q] = hqq + t * hpq;
+                h[p * n + q] = 0.0;
+                h[q * n + p] = 0.0;
+                let (left, right) = v.split_at_mut(q * n);
+                let (vp, vq) = (&mut left[p * n..p * n + n], &mut right[..n]);
+                for (x, y) in vp.iter_mut().zip(vq.iter_mut()) {
+                    let (a, b) = (*x, *y);
+                    *x = c * a - s * b;
+                    *y = s * a + c * b;
+                }
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    // After 60 sweeps (never reached in practice: convergence is quadratic) the
+    // remaining off-diagonal mass is at rounding level; use the diagonal as is.
+    let d: Vec<f64> = (0..n).map(|i| h[i * n + i]).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| d[i].total_cmp(&d[j]));
+    let values = order.iter().map(|&i| d[i]).collect();
+    let mut vectors = Vec::with_capacity(n * n);
+    for &j in &order {
+        vectors.extend_from_slice(&v[j * n..(j + 1) * n]);
+    }
+    Ok(SymEigen { values, vectors, n })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +408,37 @@ mod tests {
                 let tiny = eig.values.iter().filter(|x| x.abs() < 1e-12 * scale).count();
                 assert_eq!(tiny, 35, "a rank-5 matrix has 35 zero eigenvalues");
             }
+        }
+    }
+
+    #[test]
+    fn jacobi_is_relatively_accurate_on_graded_matrices() {
+        // H = D·A·D with A = [[1, .5, .2], [.5, 1, .3], [.2, .3, 1]] and D = diag(1, 1e-5, 1e-9):
+        // eigenvalues span 18 orders of magnitude. Reference: the eigenvalues of a graded
+        // matrix are ≈ d_i²·(Schur complement pivots of A): 1, 1e-10·(1 − .25), 1e-18·det(A)/(1 − .25).
+        let a = [[1.0, 0.5, 0.2], [0.5, 1.0, 0.3], [0.2, 0.3, 1.0]];
+        let d = [1.0, 1e-5, 1e-9];
+        let h: Vec<f64> = (0..9).map(|k| d[k / 3] * a[k / 3][k % 3] * d[k % 3]).collect();
+        let eig = jacobi_eigen(&h, 3).unwrap();
+        let det = 1.0 - 0.09 - 0.5 * (0.5 - 0.06) + 0.2 * (0.15 - 0.2);
+        let smallest = 1e-18 * det / 0.75;
+        // First-order estimates: relative error of order (d_{i+1}/d_i)² = 1e-8 and 1e-10.
+        assert!((eig.values[0] / smallest - 1.0).abs() < 1e-6, "{}", eig.values[0]);
+        assert!((eig.values[1] / 0.75e-10 - 1.0).abs() < 1e-6, "{}", eig.values[1]);
+        assert!((eig.values[2] - 1.0).abs() < 1e-9);
+        // Same eigen-pairs as the general solver on an ordinary random matrix.
+        let r = random_symmetric(12, 5);
+        let mut spd = vec![0.0; 144];
+        for i in 0..12 {
+            for j in 0..12 {
+                spd[i * 12 + j] = (0..12).map(|k| r[i * 12 + k] * r[j * 12 + k]).sum();
+            }
+        }
+        let (x, y) = (jacobi_eigen(&spd, 12).unwrap(), sym_eigen(&spd, 12).unwrap());
+        for k in 0..12 {
+            assert!((x.values[k] - y.values[k]).abs() < 1e-12 * y.values[11]);
+            let dot: f64 = x.vector(k).iter().zip(y.vector(k)).map(|(a, b)| a * b).sum();
+            assert!((dot.abs() - 1.0).abs() < 1e-9, "eigenvector {k}");
         }
     }
 

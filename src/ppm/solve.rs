@@ -9,14 +9,16 @@
 //!
 //! With more terms than rows (the quadratic PPM: 4185 terms, a few hundred
 //! candidates) the work is done in the dual: `K = Xc·Xcᵀ` (n×n) and
-//! `w = Xcᵀ·α` with `(K + l2·I)·α = yc`, or `α = K⁺·yc` at `l2 = 0`. This is
-//! the same algebra scikit-learn's Ridge uses in that regime.
+//! `w = Xcᵀ·α` with `(K + l2·I)·α = yc`, or `α = K⁺·yc` at `l2 = 0`; ridge
+//! is then the same algebra scikit-learn's Ridge uses in that regime. The
+//! minimum-norm solution takes a second, more careful pass (see [`min_norm`])
+//! so that it matches LAPACK's SVD-based `lstsq` even on badly scaled counts.
 
-use super::linalg::{cholesky, cholesky_solve, sym_eigen, SymEigen};
+use super::linalg::{cholesky, cholesky_solve, jacobi_eigen, sym_eigen, SymEigen};
 use super::model::Form;
 use crate::error::{Error, Result};
 use crate::tags::{Counts, N_TAGS};
-use ndarray::{Array1, Array2, ArrayView1, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
 /// Relative cutoff on singular values of the centred design matrix below which
 /// a direction is treated as rank-deficient (scikit-learn `LinearRegression(tol=1e-6)`).
@@ -68,7 +70,7 @@ pub(crate) struct Solution {
 
 /// Fits `y ≈ intercept + x·coef` on the rows of `x` (see the module doc).
 pub(crate) fn solve(mut x: Array2<f64>, y: &[f64], l2: f64) -> Result<Solution> {
-    let (n, p) = x.dim();
+    let n = x.nrows();
     if n == 0 || y.len() != n {
         return Err(Error::Internal(format!("solve: {n} design rows for {} targets", y.len())));
     }
@@ -76,45 +78,91 @@ pub(crate) fn solve(mut x: Array2<f64>, y: &[f64], l2: f64) -> Result<Solution> 
     let y_mean = y.iter().sum::<f64>() / n as f64;
     x -= &x_mean;
     let yc = Array1::from_iter(y.iter().map(|v| v - y_mean));
-
-    let (coef, rank) = if p <= n {
-        // Primal: p×p normal equations.
-        let gram = x.t().dot(&x);
-        let rhs = x.t().dot(&yc);
-        solve_symmetric(gram, rhs.view(), l2)?
-    } else {
-        // Dual: n×n kernel, then map back to the p slopes.
-        let kernel = x.dot(&x.t());
-        let (alpha, rank) = solve_symmetric(kernel, yc.view(), l2)?;
-        (x.t().dot(&Array1::from(alpha)).to_vec(), rank)
-    };
+    let (coef, rank) = if l2 > 0.0 { (ridge(&x, &yc, l2)?, None) } else { min_norm(&x, &yc)? };
     let intercept = y_mean - x_mean.iter().zip(&coef).map(|(m, w)| m * w).sum::<f64>();
     Ok(Solution { intercept, coef, rank })
 }
 
-/// Solves `(G + l2·I)·z = b` for a symmetric positive semi-definite `G`:
-/// Cholesky when `l2 > 0`, the pseudo-inverse (eigenvalues below `RCOND²·λ_max`
-/// dropped) when `l2 = 0` or when the shifted matrix is numerically singular.
-fn solve_symmetric(mut g: Array2<f64>, b: ArrayView1<f64>, l2: f64) -> Result<(Vec<f64>, Option<usize>)> {
+/// Ridge on centred data, in scikit-learn's Cholesky form: primal
+/// `(XcᵀXc + l2·I)·w = Xcᵀyc` when `p ≤ n`, else dual `w = Xcᵀ·(XcXcᵀ + l2·I)⁻¹·yc`.
+fn ridge(xc: &Array2<f64>, yc: &Array1<f64>, l2: f64) -> Result<Vec<f64>> {
+    let (n, p) = xc.dim();
+    let dual = p > n;
+    let mut g = if dual { gram(xc.view()) } else { gram(xc.t()) };
+    let b = if dual { yc.to_vec() } else { xc.t().dot(yc).to_vec() };
     let m = g.nrows();
-    let b = b.to_vec();
-    if l2 > 0.0 {
-        g.diag_mut().mapv_inplace(|d| d + l2);
-        let flat = g.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
-        if let Some(l) = cholesky(&flat, m) {
-            return Ok((cholesky_solve(&l, m, &b), None));
-        }
-        // Numerically singular despite the shift: use the regularised spectrum.
-        let eig = sym_eigen(&flat, m)?;
-        return Ok((spectral_solve(&eig, &b, 0.0), None));
-    }
-    let flat = g.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
-    let eig = sym_eigen(&flat, m)?;
-    let lambda_max = eig.values.last().copied().unwrap_or(0.0).max(0.0);
-    // σ² are the eigenvalues of the Gram matrix, so σ < RCOND·σ_max ⇔ λ < RCOND²·λ_max.
+    g.diag_mut().mapv_inplace(|d| d + l2);
+    let flat = g.into_raw_vec_and_offset().0;
+    let z = match cholesky(&flat, m) {
+        Some(l) => cholesky_solve(&l, m, &b),
+        // Numerically singular despite the shift: solve on the (shifted) spectrum.
+        None => spectral_solve(&sym_eigen(&flat, m)?, &b, 0.0),
+    };
+    Ok(if dual { xc.t().dot(&Array1::from(z)).to_vec() } else { z })
+}
+
+/// The minimum-norm least-squares slopes `Xc⁺·yc`, singular values below
+/// `RCOND·σ_max` dropped, and the effective rank.
+///
+/// Squaring `Xc` into a Gram matrix squares its condition number, and real
+/// candidate counts (quadratic terms ~10⁷ beside linear ones ~10³) spread the
+/// singular values over six or more decades, so a single eigendecomposition
+/// of the Gram matrix loses the small ones. Two passes fix that without an
+/// SVD: (1) eigenvectors `U₁` of the Gram matrix `G` (m×m, m = min(n, p));
+/// (2) the rotated data `R = U₁ᵀ·Xc` (dual) or `U₁ᵀ·Xcᵀ` (primal), recomputed
+/// from `Xc` so each row is accurate relative to its own norm, whose Gram
+/// matrix `R·Rᵀ` is nearly diagonal and graded; Jacobi rotations then give
+/// its eigenpairs `(Λ, W)` to high *relative* accuracy. With `Xc = U₁·R`
+/// (dual) the solution is `w = Rᵀ·W·Λ⁺·Wᵀ·U₁ᵀ·yc`; with `Xc = Rᵀ·U₁ᵀ`
+/// (primal) it is `w = U₁·W·Λ⁺·Wᵀ·R·yc`. Agreement with LAPACK's SVD-based
+/// `lstsq` is then ~ε·κ(Xc) rather than ε·κ(Xc)².
+fn min_norm(xc: &Array2<f64>, yc: &Array1<f64>) -> Result<(Vec<f64>, Option<usize>)> {
+    let (n, p) = xc.dim();
+    let dual = p > n;
+    let short = if dual { xc.view() } else { xc.t() };
+    let m = short.nrows();
+    let g = gram(short).into_raw_vec_and_offset().0;
+    let first = sym_eigen(&g, m)?;
+    // U₁ as an m×m matrix whose columns are the eigenvectors (stored column-major = U₁ᵀ row-major).
+    let u1t = Array2::from_shape_vec((m, m), first.vectors).map_err(|e| Error::Internal(e.to_string()))?;
+    let r = u1t.dot(&short);
+    let h = gram(r.view()).into_raw_vec_and_offset().0;
+    let second = jacobi_eigen(&h, m)?;
+    let lambda_max = second.values.last().copied().unwrap_or(0.0).max(0.0);
+    // σ² are the eigenvalues, so σ < RCOND·σ_max ⇔ λ < RCOND²·λ_max.
     let cutoff = RCOND * RCOND * lambda_max;
-    let rank = eig.values.iter().filter(|&&v| v > cutoff && v > 0.0).count();
-    Ok((spectral_solve(&eig, &b, cutoff), Some(rank)))
+    let rank = second.values.iter().filter(|&&v| v > cutoff && v > 0.0).count();
+    let coef = if dual {
+        let t = u1t.dot(yc).to_vec();
+        r.t().dot(&Array1::from(spectral_solve(&second, &t, cutoff))).to_vec()
+    } else {
+        let t = r.dot(yc).to_vec();
+        u1t.t().dot(&Array1::from(spectral_solve(&second, &t, cutoff))).to_vec()
+    };
+    Ok((coef, Some(rank)))
+}
+
+/// `A·Aᵀ` for the rows of `a`, exactly symmetric; computed blockwise so only
+/// the lower-triangular blocks cost a matrix product.
+fn gram(a: ArrayView2<f64>) -> Array2<f64> {
+    const BLOCK: usize = 128;
+    let m = a.nrows();
+    let mut g = Array2::zeros((m, m));
+    for i0 in (0..m).step_by(BLOCK) {
+        let i1 = (i0 + BLOCK).min(m);
+        for j0 in (0..=i0).step_by(BLOCK) {
+            let j1 = (j0 + BLOCK).min(m);
+            let block = a.slice(s![i0..i1, ..]).dot(&a.slice(s![j0..j1, ..]).t());
+            g.slice_mut(s![i0..i1, j0..j1]).assign(&block);
+        }
+    }
+    // Mirror the lower triangle (diagonal blocks may differ from their transpose by rounding).
+    for i in 0..m {
+        for j in 0..i {
+            g[[j, i]] = g[[i, j]];
+        }
+    }
+    g
 }
 
 /// `z = Σ_{λ_k > cutoff} v_k·(v_kᵀb)/λ_k`.
