@@ -130,6 +130,20 @@ impl Dataset {
         Ok(Dataset { pattern: pattern.to_string(), files, mapping, extras: extras.to_vec() })
     }
 
+    /// Also reads `request` (appended after the extras already requested).
+    pub fn add_extra(&mut self, request: ExtraRequest) -> Result<()> {
+        for f in &self.files {
+            check_types(&f.schema, &self.mapping, std::slice::from_ref(&request), &f.path.display().to_string())?;
+        }
+        self.extras.push(request);
+        Ok(())
+    }
+
+    /// Index of the last extra column in each batch's `extras`.
+    pub fn last_extra(&self) -> Option<usize> {
+        self.extras.len().checked_sub(1)
+    }
+
     /// Names of the columns of the (first) input file.
     pub fn column_names(&self) -> Vec<String> {
         self.files[0].schema.fields().iter().map(|f| f.name().clone()).collect()

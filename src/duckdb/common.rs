@@ -3,7 +3,7 @@
 use super::args::{Args, ParamType};
 use super::fail;
 use super::tagging::{open_for_tagging, tag_options};
-use crate::data::Dataset;
+use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
 use crate::ppm::{resolve_model, Model};
 use crate::route::{Budget, Strategy, PAPER_N_SIMULATIONS};
 use crate::tags::pipeline::{tag_dataset, InputColumns, InstanceTags, TagOptions};
@@ -30,6 +30,44 @@ impl TaggedInput {
     /// Tags every instance.
     pub fn tag(&self) -> crate::Result<Vec<InstanceTags>> {
         tag_dataset(&self.dataset, &self.inputs, &self.options)
+    }
+
+    /// Also reads `column` (for `routed :=` and similar per-row inputs).
+    pub fn with_extra(mut self, column: &str, kind: ExtraKind) -> crate::Result<TaggedInput> {
+        self.dataset.add_extra(ExtraRequest { column: column.to_string(), kind })?;
+        Ok(self)
+    }
+
+    /// The boolean column added by [`with_extra`](Self::with_extra), per row; NULL or
+    /// a non-boolean value is an error naming the row id.
+    pub fn extra_flags(&self, column: &str) -> crate::Result<Vec<bool>> {
+        let k = self.dataset.last_extra().ok_or_else(|| crate::Error::Internal("no extra column".into()))?;
+        let mut flags = Vec::new();
+        for unit in self.dataset.units() {
+            for batch in self.dataset.read_unit(&unit, DEFAULT_BATCH_ROWS)? {
+                let batch = batch?;
+                let ExtraColumn::Text(values) = &batch.extras[k] else {
+                    return Err(crate::Error::Internal("extra column of the wrong kind".into()));
+                };
+                for (i, v) in values.iter().enumerate() {
+                    flags.push(match v.as_deref() {
+                        Some("true") => true,
+                        Some("false") => false,
+                        other => {
+                            return Err(crate::Error::Value {
+                                path: self.dataset.pattern.clone(),
+                                column: column.to_string(),
+                                id: batch.ids[i].clone(),
+                                value: other.map_or("NULL".to_string(), |s| format!("'{s}'")),
+                                message: "a routing flag must be true or false".into(),
+                                hint: "use a BOOLEAN column with no NULLs (true = routed to a human)".into(),
+                            })
+                        }
+                    });
+                }
+            }
+        }
+        Ok(flags)
     }
 
     pub fn threads(&self) -> usize {

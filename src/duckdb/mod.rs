@@ -5,8 +5,11 @@
 
 mod agreement;
 mod args;
+mod common;
 mod instances;
 mod output;
+mod ppm;
+mod routing;
 mod scalars;
 mod tagging;
 
@@ -32,6 +35,15 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<instances::PrefInstances>("pref_instances")?;
     con.register_table_function::<tagging::TagInstances>("tag_instances")?;
     con.register_table_function::<agreement::JudgeAgreement>("judge_agreement")?;
+    con.register_table_function::<routing::RouteInstances>("route_instances")?;
+    con.register_table_function::<routing::BudgetCurve>("budget_curve")?;
+    con.register_table_function::<routing::HybridDataset>("hybrid_dataset")?;
+    con.register_table_function::<ppm::PpmFit>("ppm_fit")?;
+    con.register_table_function::<ppm::PpmWeights>("ppm_weights")?;
+    con.register_table_function::<ppm::PpmScore>("ppm_score")?;
+    con.register_table_function::<ppm::TagGains>("tag_gains")?;
+    con.register_table_function::<ppm::SimulateCandidates>("simulate_candidates")?;
+    con.register_scalar_function::<scalars::PpmPredict>("ppm_predict")?;
     con.register_scalar_function::<scalars::Rouge1>("rouge1")?;
     con.register_scalar_function::<scalars::RougeL>("rouge_l")?;
     con.register_scalar_function::<scalars::TokenCount>("token_count")?;

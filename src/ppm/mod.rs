@@ -16,6 +16,7 @@ mod linalg;
 mod metrics;
 mod model;
 mod solve;
+mod training_file;
 
 pub use file::{resolve_model, FORMAT, PAPER_PRIOR};
 pub use fit::{cross_val_predict, fit, fit_model, FitOptions, FitReport, TrainingSet};
@@ -23,3 +24,4 @@ pub use gains::{tag_gains, TagGain};
 pub use metrics::{spearman, Metrics};
 pub use model::{DenseModel, Form, Model};
 pub use solve::{n_terms, RCOND};
+pub use training_file::read_training_set;
