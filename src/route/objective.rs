@@ -50,13 +50,12 @@ impl Objective {
                     model.quadratic.len()
                 )));
             }
-            for a in 0..N_TAGS {
-                for b in a..N_TAGS {
-                    let q = model.quadratic[a][b];
+            for (a, (row, given)) in upper.iter_mut().zip(&model.quadratic).enumerate() {
+                for (b, (u, &q)) in row.iter_mut().zip(given).enumerate().skip(a) {
                     if !q.is_finite() {
                         return Err(bad(format!("the quadratic coefficient of tags ({a}, {b}) is {q}")));
                     }
-                    upper[a][b] = q;
+                    *u = q;
                 }
             }
         }
@@ -85,10 +84,7 @@ impl Objective {
             }
             y += self.linear[a] * counts[a];
             if self.quadratic {
-                let mut row = 0.0;
-                for b in a..N_TAGS {
-                    row += self.upper[a][b] * counts[b];
-                }
+                let row: f64 = self.upper[a][a..].iter().zip(&counts[a..]).map(|(u, c)| u * c).sum();
                 y += row * counts[a];
             }
         }

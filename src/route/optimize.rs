@@ -5,22 +5,28 @@
 //!   exact optimum is the top `k` by gain (identical to `topk`).
 //! * **Quadratic PPM**: instances interact through the counts, and the exact
 //!   optimum is a hard combinatorial problem. The search uses the exact
-//!   incremental gains of [`objective`](super::objective) (a gradient `g = w + S c`,
-//!   and per instance `x·g ± q(x)`) in two phases, run from two starts (a
-//!   greedy build and the `topk` set), keeping the better result:
-//!   1. *Greedy*: add instances in rounds, each round taking the instances
-//!      with the highest marginal gain at the current counts. Small problems
-//!      add one instance per round (plain greedy); large ones add
-//!      `k / rounds` per round so the work stays near [`GREEDY_WORK`] gain
-//!      evaluations. The greedy always adds exactly `k` instances, even when
-//!      every remaining gain is negative: the budget is what the user asked
-//!      for, and a smaller routed set is a different budget.
-//!   2. *Swap search*: pair the outside instances (best gain first) with the
-//!      routed ones (smallest loss first); try swapping every pair whose
-//!      estimated gain is positive at once, evaluate the exact change, and
-//!      halve the batch until it improves. When no batch improves, try the
-//!      best exact single swap among the top [`PAIR_POOL`] on each side. Stop
-//!      when nothing improves, or after [`MAX_SEARCH_ROUNDS`] rounds.
+//!   incremental gains of the objective (a gradient `g = w + S c`, and per
+//!   instance `x·g + q(x)` to add it, `x·g − q(x)` to remove it):
+//!   1. *Starts*: a forward greedy (from ∅, add the largest marginal gains), a
+//!      backward greedy (from every instance, remove the smallest losses), and
+//!      the `topk` set. Small problems add one instance per greedy round
+//!      (plain greedy); large ones move `k / rounds` per round so the work stays
+//!      near [`GREEDY_WORK`] gain evaluations. Small problems (`n·k` up to a
+//!      few million) also run forward greedies with each of the best
+//!      stand-alone instances forced in first. A greedy always routes exactly
+//!      `k` instances, even when every remaining gain is negative: the budget
+//!      is what the user asked for, and a smaller routed set is a different budget.
+//!   2. *Swap search*, from each start: pair the outside instances (best gain
+//!      first) with the routed ones (smallest loss first); swap every pair whose
+//!      estimated gain is positive at once if the exact change of the whole
+//!      batch improves the score, else halve the batch. When no batch improves,
+//!      apply the best exact single swap among the top [`PAIR_POOL`] on each
+//!      side. Stop when nothing improves, or after a number of rounds set by
+//!      [`SEARCH_WORK`] (30 rounds for a million instances, at most 1000).
+//!   3. Keep the best result (the earliest start on ties).
+//!
+//!   On small problems checked exhaustively (n ≤ 12, every k) this finds the
+//!   exact optimum (tests/route_optimize.rs); there is no optimality guarantee.
 //!
 //! Every step is deterministic (ties go to the lower input index); threads
 //! only split the per-instance gain computations, so they never change the result.
@@ -34,11 +40,18 @@ use crate::tags::{Counts, TagMatrix, TagSet, N_TAGS};
 use std::cmp::Ordering;
 
 /// Instance-gain evaluations the greedy start may spend (sets the round count).
-pub const GREEDY_WORK: usize = 100_000_000;
+pub const GREEDY_WORK: usize = 20_000_000;
+/// Extra seeded starts are run while `starts × n × k` stays below this.
+const SEEDED_START_WORK: usize = 2_000_000;
 /// The greedy start uses at least this many rounds (unless `k` is smaller).
 const MIN_GREEDY_ROUNDS: usize = 64;
+/// Instance-gain evaluations one swap search may spend (each round evaluates
+/// every instance once); bounds the rounds, within [`MIN_SEARCH_ROUNDS`, `MAX_SEARCH_ROUNDS`].
+pub const SEARCH_WORK: usize = 30_000_000;
+/// Swap-search rounds always allowed from each start.
+pub const MIN_SEARCH_ROUNDS: usize = 30;
 /// Upper bound on swap-search rounds from each start.
-pub const MAX_SEARCH_ROUNDS: usize = 200;
+pub const MAX_SEARCH_ROUNDS: usize = 1000;
 /// Instances on each side considered for an exact single swap.
 pub const PAIR_POOL: usize = 32;
 /// A move must beat rounding: improve by more than this fraction of its gross terms.
@@ -60,9 +73,22 @@ pub fn optimize(tags: &TagMatrix, model: &DenseModel, k: usize, threads: usize) 
     }
     let within = par_map(&all, threads, |i| obj.within(rows[i as usize]));
     let search = Search { rows, obj: &obj, within: &within, all: &all, threads };
+    // Small problems afford more starts: forward greedy with each of the
+    // best stand-alone instances forced in first.
+    let extra = (SEEDED_START_WORK / n.saturating_mul(k).max(1)).min(n);
+    let mut seeds: Vec<(f64, u32)> = standalone.iter().copied().zip(all.iter().copied()).collect();
+    seeds.sort_unstable_by(best_first);
+    let starts = [Start::Forward(None), Start::Backward, Start::TopK]
+        .into_iter()
+        .chain(seeds.iter().take(extra).map(|s| Start::Forward(Some(s.1 as usize))));
     let mut best: Option<(f64, State)> = None;
-    for start in [search.greedy(k), search.state(top_k_by(&standalone, k))] {
-        let st = search.local_search(start);
+    for start in starts {
+        let st = match start {
+            Start::Forward(first) => search.greedy(k, true, first),
+            Start::Backward => search.greedy(k, false, None),
+            Start::TopK => search.state(top_k_by(&standalone, k)),
+        };
+        let st = search.local_search(st);
         let value = obj.value(&st.counts);
         if best.as_ref().is_none_or(|(v, _)| value > *v) {
             best = Some((value, st));
@@ -70,6 +96,14 @@ pub fn optimize(tags: &TagMatrix, model: &DenseModel, k: usize, threads: usize) 
     }
     let inside = best.map(|(_, st)| st.inside).unwrap_or_default();
     Ok(Routing::with_marginals(tags, model, &obj, inside))
+}
+
+/// Where a search starts.
+enum Start {
+    /// Forward greedy, optionally with one instance forced in first.
+    Forward(Option<usize>),
+    Backward,
+    TopK,
 }
 
 /// A routed set and its counts.
@@ -105,6 +139,9 @@ struct Search<'a> {
     threads: usize,
 }
 
+/// `(score, instance index)` pairs.
+type Scored = Vec<(f64, u32)>;
+
 /// `(score, index)` ordered by score descending, then index ascending.
 fn best_first(a: &(f64, u32), b: &(f64, u32)) -> Ordering {
     b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1))
@@ -126,39 +163,59 @@ impl Search<'_> {
         State { inside, counts }
     }
 
-    /// Builds a routed set of exactly `k` instances by (batched) greedy ascent.
-    fn greedy(&self, k: usize) -> State {
+    /// Builds a routed set of exactly `k` instances by (batched) greedy ascent:
+    /// forward from ∅ adding the largest gains, or backward from every
+    /// instance removing the smallest losses.
+    fn greedy(&self, k: usize, forward: bool, first: Option<usize>) -> State {
         let n = self.rows.len();
-        let rounds = k.min(MIN_GREEDY_ROUNDS.max(GREEDY_WORK / n.max(1))).max(1);
-        let mut st = State { inside: vec![false; n], counts: [0.0; N_TAGS] };
-        let mut outside: Vec<u32> = self.all.to_vec();
-        let mut added = 0;
+        let mut st = self.state(vec![!forward; n]);
+        // Instances that may still move (outside if forward, routed if backward).
+        let mut pool: Vec<u32> = self.all.to_vec();
+        let mut moves = if forward { k } else { n - k };
+        if let (Some(i), true) = (first, forward && k > 0) {
+            st.add(i, self.rows[i]);
+            pool.retain(|j| *j as usize != i);
+            moves -= 1;
+        }
+        let rounds = moves.min(MIN_GREEDY_ROUNDS.max(GREEDY_WORK / n.max(1))).max(1);
+        let mut done = 0;
         for r in 0..rounds {
-            let target = (k as u128 * (r as u128 + 1) / rounds as u128) as usize;
-            let batch = target - added;
+            let target = (moves as u128 * (r as u128 + 1) / rounds as u128) as usize;
+            let batch = target - done;
             if batch == 0 {
                 continue;
             }
             let g = self.obj.gradient(&st.counts);
-            let gains = par_map(&outside, self.threads, |i| {
-                Objective::dot(self.rows[i as usize], &g) + self.within[i as usize]
+            // Higher is better to move: the gain of adding, or minus the loss of removing.
+            let scores = par_map(&pool, self.threads, |i| {
+                let d = Objective::dot(self.rows[i as usize], &g);
+                if forward {
+                    d + self.within[i as usize]
+                } else {
+                    self.within[i as usize] - d
+                }
             });
-            let mut scored: Vec<(f64, u32)> = gains.into_iter().zip(outside.iter().copied()).collect();
+            let mut scored: Vec<(f64, u32)> = scores.into_iter().zip(pool.iter().copied()).collect();
             if batch < scored.len() {
                 scored.select_nth_unstable_by(batch - 1, best_first);
             }
             for &(_, i) in &scored[..batch] {
-                st.add(i as usize, self.rows[i as usize]);
+                if forward {
+                    st.add(i as usize, self.rows[i as usize]);
+                } else {
+                    st.remove(i as usize, self.rows[i as usize]);
+                }
             }
-            outside = scored[batch..].iter().map(|p| p.1).collect();
-            added = target;
+            pool = scored[batch..].iter().map(|p| p.1).collect();
+            done = target;
         }
         st
     }
 
     /// Improves a routed set by swaps until no swap improves it.
     fn local_search(&self, mut st: State) -> State {
-        for _ in 0..MAX_SEARCH_ROUNDS {
+        let max_rounds = (SEARCH_WORK / self.rows.len().max(1)).clamp(MIN_SEARCH_ROUNDS, MAX_SEARCH_ROUNDS);
+        for _ in 0..max_rounds {
             let g = self.obj.gradient(&st.counts);
             let marginal = par_map(self.all, self.threads, |i| {
                 let d = Objective::dot(self.rows[i as usize], &g);
@@ -168,7 +225,7 @@ impl Search<'_> {
                     d + self.within[i as usize]
                 }
             });
-            let (mut adds, mut losses): (Vec<(f64, u32)>, Vec<(f64, u32)>) =
+            let (mut adds, mut losses): (Scored, Scored) =
                 marginal.into_iter().zip(self.all.iter().copied()).partition(|p| !st.inside[p.1 as usize]);
             adds.sort_unstable_by(best_first);
             losses.sort_unstable_by(worst_first);
