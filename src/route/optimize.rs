@@ -34,7 +34,7 @@
 use super::objective::Objective;
 use super::topk::top_k_by;
 use super::{check_k, Routing};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ppm::DenseModel;
 use crate::tags::{Counts, TagMatrix, TagSet, N_TAGS};
 use std::cmp::Ordering;
@@ -65,7 +65,13 @@ pub fn optimize(tags: &TagMatrix, model: &DenseModel, k: usize, threads: usize) 
     let n = tags.len();
     check_k(k, n)?;
     let obj = Objective::new(model)?;
-    let all: Vec<u32> = (0..n as u32).collect();
+    let n32 = u32::try_from(n).map_err(|_| {
+        Error::argument(
+            format!("{n} instances are more than the {} optimize supports", u32::MAX),
+            "split the data",
+        )
+    })?;
+    let all: Vec<u32> = (0..n32).collect();
     let rows = tags.rows();
     let standalone = par_map(&all, threads, |i| obj.standalone(rows[i as usize]));
     if !obj.is_quadratic() || k == 0 || k == n {
@@ -76,8 +82,11 @@ pub fn optimize(tags: &TagMatrix, model: &DenseModel, k: usize, threads: usize) 
     // Small problems afford more starts: forward greedy with each of the
     // best stand-alone instances forced in first.
     let extra = (SEEDED_START_WORK / n.saturating_mul(k).max(1)).min(n);
-    let mut seeds: Vec<(f64, u32)> = standalone.iter().copied().zip(all.iter().copied()).collect();
-    seeds.sort_unstable_by(best_first);
+    let mut seeds: Scored = Vec::new();
+    if extra > 0 {
+        seeds = standalone.iter().copied().zip(all.iter().copied()).collect();
+        seeds.sort_unstable_by(best_first);
+    }
     let starts = [Start::Forward(None), Start::Backward, Start::TopK]
         .into_iter()
         .chain(seeds.iter().take(extra).map(|s| Start::Forward(Some(s.1 as usize))));
