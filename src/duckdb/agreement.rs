@@ -36,7 +36,7 @@ const COLUMNS: [(&str, ColType); 15] = [
 enum By {
     Tag(InputColumns, TagOptions, Dataset),
     None,
-    Column(String),
+    Column,
 }
 
 #[derive(Clone)]
@@ -95,7 +95,7 @@ impl VTab for JudgeAgreement {
                     .into());
                 }
                 extras.push(ExtraRequest { column: column.to_string(), kind: ExtraKind::Text });
-                By::Column(column.to_string())
+                By::Column
             }
         };
         let dataset = Dataset::open(&path, &overrides, &extras).map_err(|e| fail(NAME, e))?;
@@ -142,14 +142,14 @@ fn run(bind: Bind) -> crate::Result<Vec<Block>> {
                 None
             };
             rows.extend(PairLabels::from_batch(&batch, alt));
-            if let (By::Column(_), Some(ExtraColumn::Text(v))) = (&bind.by, extras.next()) {
+            if let (By::Column, Some(ExtraColumn::Text(v))) = (&bind.by, extras.next()) {
                 values.extend(v.iter().cloned());
             }
         }
     }
     let slices = match &bind.by {
         By::None => slices_all(rows.len()),
-        By::Column(_) => slices_by_value(&values),
+        By::Column => slices_by_value(&values),
         By::Tag(inputs, options, ds) => {
             let tagged = tag_dataset(ds, inputs, options)?;
             slices_by_tag(&tagged.iter().map(|r| r.tags).collect::<Vec<_>>())

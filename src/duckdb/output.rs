@@ -71,21 +71,6 @@ pub trait BlockSource: Send {
     fn next_block(&mut self) -> Result<Option<Block>, String>;
 }
 
-/// A source that yields blocks already computed (for small results).
-pub struct Ready(pub std::vec::IntoIter<Block>);
-
-impl Ready {
-    pub fn one(block: Block) -> Box<dyn BlockSource> {
-        Box::new(Ready(vec![block].into_iter()))
-    }
-}
-
-impl BlockSource for Ready {
-    fn next_block(&mut self) -> Result<Option<Block>, String> {
-        Ok(self.0.next())
-    }
-}
-
 /// Hands a source's rows to DuckDB, a vector's worth per call.
 pub struct Emitter {
     source: Box<dyn BlockSource>,

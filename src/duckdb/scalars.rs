@@ -219,3 +219,61 @@ impl VScalar for DescribePrompt {
         vec![ScalarFunctionSignature::exact(vec![varchar()], descriptive_struct())]
     }
 }
+
+/// `ppm_predict(model, counts)`: the model's predicted score for per-tag counts
+/// (a list of 90 numbers in tags.txt order). `model` is a file path or an
+/// embedded model name; files are cached and reloaded when they change.
+pub struct PpmPredict;
+
+impl VScalar for PpmPredict {
+    type State = ();
+    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> ScalarResult {
+        let models = strings(input, 0);
+        let n = input.len();
+        let list = input.list_vector(1);
+        let total = list.len();
+        let child = list.child(total);
+        // SAFETY: the second argument is declared LIST(DOUBLE); its child holds `total` f64 values.
+        let values = unsafe { child.as_slice_with_len::<f64>(total) };
+        let mut loaded: Option<(String, std::sync::Arc<crate::ppm::Model>)> = None;
+        let mut out = Vec::with_capacity(n);
+        for (i, model) in models.iter().enumerate() {
+            let Some(model) = model else {
+                out.push(None);
+                continue;
+            };
+            if list.row_is_null(i as u64) {
+                out.push(None);
+                continue;
+            }
+            let (offset, len) = list.get_entry(i);
+            if len != crate::tags::N_TAGS {
+                return Err(format!(
+                    "ppm_predict: counts has {len} values; it needs one per tag, 90 in tags.txt order (row {})",
+                    i + 1
+                )
+                .into());
+            }
+            let mut counts = [0.0; crate::tags::N_TAGS];
+            for (t, c) in counts.iter_mut().enumerate() {
+                if child.row_is_null((offset + t) as u64) {
+                    return Err(format!("ppm_predict: count {} of the list is NULL; use 0 for an absent tag", t + 1).into());
+                }
+                *c = values[offset + t];
+            }
+            if loaded.as_ref().is_none_or(|(name, _)| name != model) {
+                let m = crate::ppm::resolve_model(model).map_err(|e| format!("ppm_predict: {e}"))?;
+                loaded = Some((model.clone(), m));
+            }
+            out.push(loaded.as_ref().map(|(_, m)| m.predict(&counts)));
+        }
+        write_doubles(output, &out);
+        Ok(())
+    }
+    fn signatures() -> Vec<ScalarFunctionSignature> {
+        vec![ScalarFunctionSignature::exact(
+            vec![varchar(), LogicalTypeHandle::list(&LogicalTypeId::Double.into())],
+            LogicalTypeId::Double.into(),
+        )]
+    }
+}

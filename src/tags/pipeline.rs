@@ -269,21 +269,24 @@ fn tag_batch(
             }
         }
         let rouge = rouge_scores(a, bb);
-        let mut compute = |k: usize, f: &mut dyn FnMut() -> f64| {
+        let fill = |k: usize, measures: &mut [Option<f64>; 9], origin: &mut [Origin; 9], v: f64| {
             if origin[k] == Origin::Missing {
-                measures[k] = Some(f());
+                measures[k] = Some(v);
                 origin[k] = Origin::Computed;
             }
         };
-        compute(m::ROUGE, &mut || rouge.rouge1);
-        compute(m::ENTITY_SIM, &mut || entity_jaccard(a, bb));
-        let needs_tokens = LENGTH_MEASURES.iter().any(|k| origin[*k] == Origin::Missing);
-        if needs_tokens {
+        fill(m::ROUGE, &mut measures, &mut origin, rouge.rouge1);
+        if origin[m::ENTITY_SIM] == Origin::Missing {
+            fill(m::ENTITY_SIM, &mut measures, &mut origin, entity_jaccard(a, bb));
+        }
+        if LENGTH_MEASURES.iter().any(|k| origin[*k] == Origin::Missing) {
             let (ta, tb) = (token_count(a, opts.tokenizer) as f64, token_count(bb, opts.tokenizer) as f64);
-            compute(m::PROMPT_LEN, &mut || token_count(prompt, opts.tokenizer) as f64);
-            compute(m::LEN_SHORTER, &mut || ta.min(tb));
-            compute(m::LEN_LONGER, &mut || ta.max(tb));
-            compute(m::TOKEN_LEN_DIFF, &mut || (ta - tb).abs());
+            if origin[m::PROMPT_LEN] == Origin::Missing {
+                fill(m::PROMPT_LEN, &mut measures, &mut origin, token_count(prompt, opts.tokenizer) as f64);
+            }
+            fill(m::LEN_SHORTER, &mut measures, &mut origin, ta.min(tb));
+            fill(m::LEN_LONGER, &mut measures, &mut origin, ta.max(tb));
+            fill(m::TOKEN_LEN_DIFF, &mut measures, &mut origin, (ta - tb).abs());
         }
         let (descriptive, descriptive_origin) = descriptive_of(prompt, i, &descriptive_cols, inputs);
         out.push(InstanceTags {
