@@ -65,6 +65,7 @@ old-host: build venvs
 	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
 
 demo: release venv-hosts
+	mkdir -p build/demo
 	$(VENV)/cli/bin/duckdb -unsigned -bail -f sql/demo.sql
 
 bench:
