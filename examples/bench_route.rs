@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let r: Routing = route(&tags, model, budget, strategy, threads)?;
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(r.n_human(), k);
-        println!("{name:<26} {secs:>9.2} {:>10.0} {:>14.6}", peak_mb().unwrap_or(f64::NAN), r.predicted);
+        println!("{name:<26} {secs:>9.3} {:>10.0} {:>14.6}", peak_mb().unwrap_or(f64::NAN), r.predicted);
     }
     Ok(())
 }
