@@ -11,7 +11,8 @@
 //!      backward greedy (from every instance, remove the smallest losses), and
 //!      the `topk` set. Small problems add one instance per greedy round
 //!      (plain greedy); larger ones move `k / rounds` per round so the work
-//!      stays near [`GREEDY_WORK`] gain evaluations (at least 32 rounds). Tiny
+//!      stays near [`GREEDY_WORK`] gain evaluations (at least 8 rounds: the
+//!      swap search does most of the work on large problems). Tiny
 //!      problems (`n·k` up to 10⁵) also run forward greedies with each of the
 //!      best stand-alone instances forced in first. A greedy always routes exactly
 //!      `k` instances, even when every remaining gain is negative: the budget
@@ -40,11 +41,11 @@ use crate::tags::{Counts, TagMatrix, TagSet, N_TAGS};
 use std::cmp::Ordering;
 
 /// Instance-gain evaluations the greedy start may spend (sets the round count).
-pub const GREEDY_WORK: usize = 200_000;
+pub const GREEDY_WORK: usize = 50_000;
 /// Extra seeded starts are run while `starts × n × k` stays below this.
 const SEEDED_START_WORK: usize = 100_000;
 /// The greedy start uses at least this many rounds (unless `k` is smaller).
-const MIN_GREEDY_ROUNDS: usize = 32;
+const MIN_GREEDY_ROUNDS: usize = 8;
 /// Instance-gain evaluations one swap search may spend (each round evaluates
 /// every instance once); bounds the rounds, within [`MIN_SEARCH_ROUNDS`, `MAX_SEARCH_ROUNDS`].
 pub const SEARCH_WORK: usize = 30_000_000;
