@@ -1,5 +1,6 @@
 //! Routing benchmark: 1,000,000 synthetic instances, budget 0.37, every
-//! strategy; prints wall time and peak resident memory (VmHWM) per strategy.
+//! strategy; prints wall time, CPU time and peak resident memory (VmHWM) per
+//! strategy. An optional argument sets the number of instances.
 //!
 //! Run: `cargo run --release --example bench_route [n_instances]`.
 //! Targets: topk and optimize (linear) ≤ 5 s, optimize (quadratic) ≤ 60 s,
@@ -17,6 +18,19 @@ fn peak_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// CPU time used by this process so far (all threads, user + system), in
+/// seconds: `/proc/self/stat` fields 14–15, in USER_HZ = 100 ticks per second.
+/// Wall time on a shared machine depends on the load; CPU time much less.
+fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// Resets the peak to the current RSS (Linux ≥ 4.0), so each strategy reports its own peak.
@@ -51,14 +65,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("optimize quadratic", &quadratic, Strategy::Optimize),
         ("simulated(500) quadratic", &quadratic, simulated),
     ];
-    println!("{:<26} {:>9} {:>10} {:>14}", "strategy", "wall (s)", "peak (MB)", "predicted");
+    println!("{:<26} {:>9} {:>9} {:>10} {:>14}", "strategy", "wall (s)", "cpu (s)", "peak (MB)", "predicted");
     for (name, model, strategy) in runs {
         reset_peak();
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_secs().unwrap_or(f64::NAN));
         let r: Routing = route(&tags, model, budget, strategy, threads)?;
         let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_secs().unwrap_or(f64::NAN) - cpu;
         assert_eq!(r.n_human(), k);
-        println!("{name:<26} {secs:>9.2} {:>10.0} {:>14.6}", peak_mb().unwrap_or(f64::NAN), r.predicted);
+        let peak = peak_mb().unwrap_or(f64::NAN);
+        println!("{name:<26} {secs:>9.3} {cpu:>9.2} {peak:>10.0} {:>14.6}", r.predicted);
     }
     Ok(())
 }

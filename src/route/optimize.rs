@@ -10,10 +10,11 @@
 //!   1. *Starts*: a forward greedy (from ∅, add the largest marginal gains), a
 //!      backward greedy (from every instance, remove the smallest losses), and
 //!      the `topk` set. Small problems add one instance per greedy round
-//!      (plain greedy); large ones move `k / rounds` per round so the work stays
-//!      near [`GREEDY_WORK`] gain evaluations. Small problems (`n·k` up to a
-//!      few million) also run forward greedies with each of the best
-//!      stand-alone instances forced in first. A greedy always routes exactly
+//!      (plain greedy); larger ones move `k / rounds` per round so the work
+//!      stays near [`GREEDY_WORK`] gain evaluations (at least 8 rounds: the
+//!      swap search does most of the work on large problems). Tiny
+//!      problems (`n·k` up to 10⁵) also run forward greedies with each of the
+//!      best stand-alone instances forced in first. A greedy always routes exactly
 //!      `k` instances, even when every remaining gain is negative: the budget
 //!      is what the user asked for, and a smaller routed set is a different budget.
 //!   2. *Swap search*, from each start: pair the outside instances (best gain
@@ -40,11 +41,11 @@ use crate::tags::{Counts, TagMatrix, TagSet, N_TAGS};
 use std::cmp::Ordering;
 
 /// Instance-gain evaluations the greedy start may spend (sets the round count).
-pub const GREEDY_WORK: usize = 20_000_000;
+pub const GREEDY_WORK: usize = 50_000;
 /// Extra seeded starts are run while `starts × n × k` stays below this.
-const SEEDED_START_WORK: usize = 2_000_000;
+const SEEDED_START_WORK: usize = 100_000;
 /// The greedy start uses at least this many rounds (unless `k` is smaller).
-const MIN_GREEDY_ROUNDS: usize = 64;
+const MIN_GREEDY_ROUNDS: usize = 8;
 /// Instance-gain evaluations one swap search may spend (each round evaluates
 /// every instance once); bounds the rounds, within [`MIN_SEARCH_ROUNDS`, `MAX_SEARCH_ROUNDS`].
 pub const SEARCH_WORK: usize = 30_000_000;
@@ -54,6 +55,8 @@ pub const MIN_SEARCH_ROUNDS: usize = 30;
 pub const MAX_SEARCH_ROUNDS: usize = 1000;
 /// Instances on each side considered for an exact single swap.
 pub const PAIR_POOL: usize = 32;
+/// The swap search orders at least this many candidates on each side per round.
+const MIN_WINDOW: usize = 1024;
 /// A move must beat rounding: improve by more than this fraction of its gross terms.
 const REL_TOL: f64 = 1e-9;
 /// Below this many items, per-instance gains are computed on one thread
@@ -187,6 +190,7 @@ impl Search<'_> {
             moves -= 1;
         }
         let rounds = moves.min(MIN_GREEDY_ROUNDS.max(GREEDY_WORK / n.max(1))).max(1);
+        let mut scored: Scored = pool.into_iter().map(|i| (0.0, i)).collect();
         let mut done = 0;
         for r in 0..rounds {
             let target = (moves as u128 * (r as u128 + 1) / rounds as u128) as usize;
@@ -196,7 +200,7 @@ impl Search<'_> {
             }
             let g = self.obj.gradient(&st.counts);
             // Higher is better to move: the gain of adding, or minus the loss of removing.
-            let scores = par_map(&pool, self.threads, |i| {
+            par_score(&mut scored, self.threads, |i| {
                 let d = Objective::dot(self.rows[i as usize], &g);
                 if forward {
                     d + self.within[i as usize]
@@ -204,7 +208,6 @@ impl Search<'_> {
                     self.within[i as usize] - d
                 }
             });
-            let mut scored: Vec<(f64, u32)> = scores.into_iter().zip(pool.iter().copied()).collect();
             if batch < scored.len() {
                 scored.select_nth_unstable_by(batch - 1, best_first);
             }
@@ -215,7 +218,7 @@ impl Search<'_> {
                     st.remove(i as usize, self.rows[i as usize]);
                 }
             }
-            pool = scored[batch..].iter().map(|p| p.1).collect();
+            scored.drain(..batch);
             done = target;
         }
         st
@@ -224,9 +227,12 @@ impl Search<'_> {
     /// Improves a routed set by swaps until no swap improves it.
     fn local_search(&self, mut st: State) -> State {
         let max_rounds = (SEARCH_WORK / self.rows.len().max(1)).clamp(MIN_SEARCH_ROUNDS, MAX_SEARCH_ROUNDS);
+        let mut scored: Scored = self.all.iter().map(|&i| (0.0, i)).collect();
+        // How many of the best candidates to order each round; grows when needed.
+        let mut window = MIN_WINDOW;
         for _ in 0..max_rounds {
             let g = self.obj.gradient(&st.counts);
-            let marginal = par_map(self.all, self.threads, |i| {
+            par_score(&mut scored, self.threads, |i| {
                 let d = Objective::dot(self.rows[i as usize], &g);
                 if st.inside[i as usize] {
                     d - self.within[i as usize]
@@ -235,9 +241,20 @@ impl Search<'_> {
                 }
             });
             let (mut adds, mut losses): (Scored, Scored) =
-                marginal.into_iter().zip(self.all.iter().copied()).partition(|p| !st.inside[p.1 as usize]);
-            adds.sort_unstable_by(best_first);
-            losses.sort_unstable_by(worst_first);
+                scored.iter().copied().partition(|p| !st.inside[p.1 as usize]);
+            // Order only the head of each list: enough to find where the
+            // pairwise estimate turns non-positive, growing the head until it does.
+            let promising = loop {
+                let na = sort_head(&mut adds, window, best_first);
+                let nl = sort_head(&mut losses, window, worst_first);
+                let m = na.min(nl);
+                let promising = adds[..m].iter().zip(&losses[..m]).take_while(|(a, l)| a.0 > l.0).count();
+                if promising < m || na == adds.len() || nl == losses.len() {
+                    break promising;
+                }
+                window *= 4;
+            };
+            window = (2 * promising).max(MIN_WINDOW);
             // The estimate add_j − loss_i ignores the pair's cross term; the
             // exact change of the whole batch is checked below.
             let promising = adds.iter().zip(&losses).take_while(|(a, l)| a.0 > l.0).count();
@@ -311,6 +328,44 @@ impl Search<'_> {
             false
         }
     }
+}
+
+/// Orders the first `head` items of `v` by `cmp` (the rest stay after them,
+/// unordered); returns how many are ordered.
+fn sort_head(v: &mut [(f64, u32)], head: usize, cmp: fn(&(f64, u32), &(f64, u32)) -> Ordering) -> usize {
+    let head = head.min(v.len());
+    if head == 0 {
+        return 0;
+    }
+    if head < v.len() {
+        v.select_nth_unstable_by(head - 1, cmp);
+    }
+    v[..head].sort_unstable_by(cmp);
+    head
+}
+
+/// Sets each pair's score to `f(index)`, split over up to `threads` threads.
+fn par_score<F>(scored: &mut [(f64, u32)], threads: usize, f: F)
+where
+    F: Fn(u32) -> f64 + Sync,
+{
+    let threads = if scored.len() < PARALLEL_MIN { 1 } else { threads.clamp(1, 64) };
+    let chunk = scored.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for part in scored.chunks_mut(chunk) {
+            let f = &f;
+            let work = move || {
+                for p in part {
+                    p.0 = f(p.1);
+                }
+            };
+            if threads == 1 {
+                work();
+            } else {
+                scope.spawn(work);
+            }
+        }
+    });
 }
 
 /// `f(i)` for every index in `items`, in order, split over up to `threads` threads.
