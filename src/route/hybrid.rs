@@ -150,7 +150,7 @@ pub fn assemble<S: AsRef<str>>(
                         unlabelled.len(),
                         shown.join(", ")
                     ),
-                    "fill in one of the two labels, or drop such instances with the on-missing-label policy 'drop'",
+                    "fill in one of the two labels, or drop such instances with on_missing_label := 'drop'",
                 ));
             }
         }
