@@ -4,6 +4,12 @@
 //! The raw measures and descriptive fields that decide which tags an instance
 //! carries live in the submodules; this file only knows the tag vocabulary.
 
+pub mod descriptive;
+pub mod language;
+
+pub use descriptive::{describe, Descriptive};
+pub use language::detect_language;
+
 /// Number of canonical tags (27 lexical + 63 descriptive), the PPM's columns.
 pub const N_TAGS: usize = 90;
 
