@@ -4,6 +4,8 @@
 //! The raw measures and descriptive fields that decide which tags an instance
 //! carries live in the submodules; this file only knows the tag vocabulary.
 
+pub mod descriptive;
+pub mod language;
 mod bins;
 mod entities;
 mod rouge;
@@ -15,6 +17,9 @@ pub use entities::{entities, entity_jaccard};
 pub use rouge::{rouge1_f, rouge_l_f, rouge_scores, RougeScores};
 pub use tfidf::DocumentFrequencies;
 pub use tokens::{token_count, TokenizerKind};
+
+pub use descriptive::{describe, Descriptive};
+pub use language::detect_language;
 
 /// Number of canonical tags (27 lexical + 63 descriptive), the PPM's columns.
 pub const N_TAGS: usize = 90;
