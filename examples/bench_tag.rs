@@ -30,7 +30,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect();
     }
     let python = std::env::var("PREFROUTE_REF_PYTHON").unwrap_or_else(|_| ".venv/ref/bin/python".into());
-    println!("{:<40} {:>7} {:>14} {:>14} {:>14} {:>9}", "file", "rows", "rust 1 thr/s", "rust 2 thr/s", "python ref/s", "speedup");
+    println!(
+        "{:<40} {:>7} {:>14} {:>14} {:>14} {:>9}",
+        "file", "rows", "rust 1 thr/s", "rust 2 thr/s", "python ref/s", "speedup"
+    );
     for file in &files {
         let probe = Dataset::open(file, &ColumnOverrides::default(), &[])?;
         let (inputs, extras) = InputColumns::detect(&probe, true);
@@ -51,7 +54,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let reference = Command::new(&python).args(["examples/bench_tag_reference.py", file]).output();
         let py_rate = match reference {
-            Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().unwrap_or(f64::NAN),
+            Ok(out) if out.status.success() => {
+                String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().unwrap_or(f64::NAN)
+            }
             Ok(out) => {
                 eprintln!("reference failed: {}", String::from_utf8_lossy(&out.stderr));
                 f64::NAN
@@ -63,7 +68,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         println!(
             "{:<40} {:>7} {:>14.0} {:>14.0} {:>14.0} {:>8.0}x",
-            file, n, rates[0], rates[1], py_rate, rates[0] / py_rate
+            file,
+            n,
+            rates[0],
+            rates[1],
+            py_rate,
+            rates[0] / py_rate
         );
     }
     println!("peak RSS of the Rust process: {:.0} MB", peak_rss_mb());

@@ -133,7 +133,12 @@ impl Dataset {
     /// Also reads `request` (appended after the extras already requested).
     pub fn add_extra(&mut self, request: ExtraRequest) -> Result<()> {
         for f in &self.files {
-            check_types(&f.schema, &self.mapping, std::slice::from_ref(&request), &f.path.display().to_string())?;
+            check_types(
+                &f.schema,
+                &self.mapping,
+                std::slice::from_ref(&request),
+                &f.path.display().to_string(),
+            )?;
         }
         self.extras.push(request);
         Ok(())

@@ -5,7 +5,9 @@ use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::output::{emit, Block, ColType, Column, Deferred, Emitter};
 use super::tagging::{open_for_tagging, tag_options, TAG_PARAMS};
 use super::{declare, fail};
-use crate::analysis::{judge_agreement, slices_all, slices_by_tag, slices_by_value, PairLabels, DEFAULT_MIN_N};
+use crate::analysis::{
+    judge_agreement, slices_all, slices_by_tag, slices_by_value, PairLabels, DEFAULT_MIN_N,
+};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
 use crate::tags::pipeline::{tag_dataset, InputColumns, TagOptions};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -34,7 +36,7 @@ const COLUMNS: [(&str, ColType); 15] = [
 
 #[derive(Clone)]
 enum By {
-    Tag(InputColumns, TagOptions, Dataset),
+    Tag(Box<(InputColumns, TagOptions, Dataset)>),
     None,
     Column,
 }
@@ -83,7 +85,7 @@ impl VTab for JudgeAgreement {
             "tag" => {
                 let options = TagOptions { tfidf: false, ..tag_options(&args)? };
                 let (tag_ds, inputs) = open_for_tagging(&args, &options)?;
-                By::Tag(inputs, options, tag_ds)
+                By::Tag(Box::new((inputs, options, tag_ds)))
             }
             "none" => By::None,
             column => {
@@ -110,7 +112,10 @@ impl VTab for JudgeAgreement {
         Ok(Mutex::new(Emitter::new(Deferred::boxed(move || run(bind).map_err(|e| fail(NAME, e))))))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(NAME, func.get_init_data(), output)
     }
 
@@ -121,7 +126,11 @@ impl VTab for JudgeAgreement {
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
         let mut p = MAPPING_PARAMS.to_vec();
         p.extend(TAG_PARAMS);
-        p.extend([("by", ParamType::Varchar), ("min_n", ParamType::BigInt), ("ai_pref_alt", ParamType::Varchar)]);
+        p.extend([
+            ("by", ParamType::Varchar),
+            ("min_n", ParamType::BigInt),
+            ("ai_pref_alt", ParamType::Varchar),
+        ]);
         named(&p)
     }
 }
@@ -150,7 +159,8 @@ fn run(bind: Bind) -> crate::Result<Vec<Block>> {
     let slices = match &bind.by {
         By::None => slices_all(rows.len()),
         By::Column => slices_by_value(&values),
-        By::Tag(inputs, options, ds) => {
+        By::Tag(input) => {
+            let (inputs, options, ds) = input.as_ref();
             let tagged = tag_dataset(ds, inputs, options)?;
             slices_by_tag(&tagged.iter().map(|r| r.tags).collect::<Vec<_>>())
         }
@@ -159,7 +169,9 @@ fn run(bind: Bind) -> crate::Result<Vec<Block>> {
     let count = |f: &dyn Fn(&crate::analysis::SliceStats) -> usize| {
         Column::Int(stats.iter().map(|s| Some(f(s) as i64)).collect())
     };
-    let float = |f: &dyn Fn(&crate::analysis::SliceStats) -> Option<f64>| Column::Float(stats.iter().map(f).collect());
+    let float = |f: &dyn Fn(&crate::analysis::SliceStats) -> Option<f64>| {
+        Column::Float(stats.iter().map(f).collect())
+    };
     Ok(vec![Block {
         columns: vec![
             Column::Text(stats.iter().map(|s| s.slice.clone()).collect()),

@@ -195,8 +195,11 @@ fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, value
 
 /// A source whose blocks are computed by one job on the first call (for
 /// results that need the whole input first, such as ranks or routings).
+/// The job of a [`Deferred`] source: computes every block at once.
+type Job = Box<dyn FnOnce() -> Result<Vec<Block>, String> + Send>;
+
 pub struct Deferred {
-    job: Option<Box<dyn FnOnce() -> Result<Vec<Block>, String> + Send>>,
+    job: Option<Job>,
     blocks: std::vec::IntoIter<Block>,
 }
 
@@ -221,8 +224,8 @@ pub fn emit(
     emitter: &std::sync::Mutex<Emitter>,
     output: &mut DataChunkHandle,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut emitter = emitter
-        .lock()
-        .map_err(|_| format!("{function}: an earlier failure left this scan unusable; run the query again"))?;
+    let mut emitter = emitter.lock().map_err(|_| {
+        format!("{function}: an earlier failure left this scan unusable; run the query again")
+    })?;
     emitter.fill(output).map_err(|e| e.into())
 }

@@ -98,7 +98,10 @@ impl VTab for PpmFit {
         Ok(deferred(init, FIT, fit_rows))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(FIT, func.get_init_data(), output)
     }
 
@@ -183,7 +186,10 @@ impl VTab for PpmWeights {
         Ok(deferred(init, WEIGHTS, weights_rows))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(WEIGHTS, func.get_init_data(), output)
     }
 
@@ -210,7 +216,9 @@ fn weights_rows(model: Arc<Model>) -> crate::Result<Vec<Block>> {
         term.push(Some(if i == j { "square" } else { "product" }.into()));
         coef.push(Some(q));
     }
-    Ok(vec![Block { columns: vec![Column::Text(tag), Column::Text(tag2), Column::Text(term), Column::Float(coef)] }])
+    Ok(vec![Block {
+        columns: vec![Column::Text(tag), Column::Text(tag2), Column::Text(term), Column::Float(coef)],
+    }])
 }
 
 // ---------------------------------------------------------------- ppm_score
@@ -240,7 +248,11 @@ impl VTab for PpmScore {
         }
         declare(
             bind,
-            &[("routing", ColType::Varchar), ("n_human", ColType::BigInt), ("predicted_score", ColType::Double)],
+            &[
+                ("routing", ColType::Varchar),
+                ("n_human", ColType::BigInt),
+                ("predicted_score", ColType::Double),
+            ],
         );
         Ok(ScoreBind { input, model, routed })
     }
@@ -249,7 +261,10 @@ impl VTab for PpmScore {
         Ok(deferred(init, SCORE, score_rows))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(SCORE, func.get_init_data(), output)
     }
 
@@ -317,7 +332,10 @@ impl VTab for TagGains {
         let seed = seed_arg(&args)?;
         let model = model_arg(&args)?;
         let input = TaggedInput::bind(&args)?;
-        declare(bind, &[("tag", ColType::Varchar), ("n_with_tag", ColType::BigInt), ("gain", ColType::Double)]);
+        declare(
+            bind,
+            &[("tag", ColType::Varchar), ("n_with_tag", ColType::BigInt), ("gain", ColType::Double)],
+        );
         Ok(GainsBind { input, model, n, trials, seed })
     }
 
@@ -325,7 +343,10 @@ impl VTab for TagGains {
         Ok(deferred(init, GAINS, gains_rows))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(GAINS, func.get_init_data(), output)
     }
 
@@ -403,7 +424,10 @@ impl VTab for SimulateCandidates {
         Ok(deferred(init, SIMULATE, simulate_rows))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(SIMULATE, func.get_init_data(), output)
     }
 

@@ -32,7 +32,11 @@ pub struct RouteBind {
 
 impl RouteBind {
     fn bind(args: &Args) -> Result<RouteBind, String> {
-        Ok(RouteBind { model: model_arg(args)?, strategy: strategy_arg(args)?, input: TaggedInput::bind(args)? })
+        Ok(RouteBind {
+            model: model_arg(args)?,
+            strategy: strategy_arg(args)?,
+            input: TaggedInput::bind(args)?,
+        })
     }
 }
 
@@ -78,7 +82,10 @@ impl VTab for RouteInstances {
         Ok(Mutex::new(Emitter::new(Deferred::boxed(move || route_rows(b).map_err(|e| fail(ROUTE, e))))))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(ROUTE, func.get_init_data(), output)
     }
 
@@ -93,8 +100,13 @@ impl VTab for RouteInstances {
 
 fn route_rows(b: RouteInstancesBind) -> crate::Result<Vec<Block>> {
     let rows = b.common.input.tag()?;
-    let routing =
-        route(&matrix(&rows), &b.common.model.dense(), b.budget, b.common.strategy, b.common.input.threads())?;
+    let routing = route(
+        &matrix(&rows),
+        &b.common.model.dense(),
+        b.budget,
+        b.common.strategy,
+        b.common.input.threads(),
+    )?;
     let label = |i: usize| {
         let l = if routing.human[i] { rows[i].human_pref } else { rows[i].ai_pref };
         l.map(|l| l.as_str().to_string())
@@ -102,7 +114,9 @@ fn route_rows(b: RouteInstancesBind) -> crate::Result<Vec<Block>> {
     Ok(vec![Block {
         columns: vec![
             Column::Text(rows.iter().map(|r| Some(r.id.clone())).collect()),
-            Column::Text(routing.human.iter().map(|h| Some(if *h { "human" } else { "ai" }.to_string())).collect()),
+            Column::Text(
+                routing.human.iter().map(|h| Some(if *h { "human" } else { "ai" }.to_string())).collect(),
+            ),
             Column::Float(routing.gain.iter().map(|g| Some(*g)).collect()),
             Column::Int(routing.rank.iter().map(|r| Some(*r as i64)).collect()),
             Column::Text((0..rows.len()).map(label).collect()),
@@ -153,7 +167,10 @@ impl VTab for BudgetCurve {
         Ok(Mutex::new(Emitter::new(Deferred::boxed(move || curve_rows(b).map_err(|e| fail(CURVE, e))))))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(CURVE, func.get_init_data(), output)
     }
 
@@ -175,7 +192,8 @@ fn curve_rows(b: BudgetCurveBind) -> crate::Result<Vec<Block>> {
     let mut scores = Vec::with_capacity(b.steps + 1);
     for s in 0..=b.steps {
         let fraction = s as f64 / b.steps as f64;
-        let routing = route(&tags, &model, Budget::Fraction(fraction), b.common.strategy, b.common.input.threads())?;
+        let routing =
+            route(&tags, &model, Budget::Fraction(fraction), b.common.strategy, b.common.input.threads())?;
         budgets.push(Some(fraction));
         n_human.push(Some(routing.n_human() as i64));
         scores.push(routing.predicted);
@@ -241,7 +259,10 @@ impl VTab for HybridDataset {
         Ok(Mutex::new(Emitter::new(Box::new(HybridSource::new(b)))))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(HYBRID, func.get_init_data(), output)
     }
 
@@ -282,8 +303,13 @@ impl HybridSource {
 
     fn plan(b: &HybridBind) -> crate::Result<Vec<HybridRow>> {
         let rows = b.common.input.tag()?;
-        let routing =
-            route(&matrix(&rows), &b.common.model.dense(), b.budget, b.common.strategy, b.common.input.threads())?;
+        let routing = route(
+            &matrix(&rows),
+            &b.common.model.dense(),
+            b.budget,
+            b.common.strategy,
+            b.common.input.threads(),
+        )?;
         let human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
         let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -314,7 +340,9 @@ impl HybridSource {
         }
         while self.next < self.plan.len() {
             let Some(batch) = self.next_batch()? else {
-                return Err(crate::Error::Internal("the input ended before every routed row was read".into()));
+                return Err(crate::Error::Internal(
+                    "the input ended before every routed row was read".into(),
+                ));
             };
             let first = batch.first_row as usize;
             let mut ids = Vec::new();

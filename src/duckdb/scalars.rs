@@ -2,7 +2,7 @@
 //! tables, other extensions): `rouge1`, `rouge_l`, `token_count`,
 //! `detect_language` and `describe_prompt`. NULL in gives NULL out.
 
-use crate::tags::descriptive::describe;
+use crate::tags::descriptive::{describe, Descriptive};
 use crate::tags::language::detect_language;
 use crate::tags::{rouge1_f, rouge_l_f, token_count, TokenizerKind};
 use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeHandle, LogicalTypeId};
@@ -94,8 +94,11 @@ impl VScalar for TokenCount {
     type State = ();
     fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> ScalarResult {
         let texts = strings(input, 0);
-        let kinds: Vec<Option<String>> =
-            if input.num_columns() > 1 { strings(input, 1) } else { vec![Some("cl100k_base".into()); texts.len()] };
+        let kinds: Vec<Option<String>> = if input.num_columns() > 1 {
+            strings(input, 1)
+        } else {
+            vec![Some("cl100k_base".into()); texts.len()]
+        };
         let mut out = output.flat_vector();
         // SAFETY: the return type is BIGINT (i64 storage), sized for the input's row count.
         let slice = unsafe { out.as_mut_slice_with_len::<i64>(texts.len()) };
@@ -104,7 +107,9 @@ impl VScalar for TokenCount {
             match (t, k) {
                 (Some(t), Some(k)) => {
                     let kind = TokenizerKind::parse(k).ok_or_else(|| {
-                        format!("token_count: unknown tokenizer '{k}'. Hint: use 'cl100k_base' or 'o200k_base'")
+                        format!(
+                            "token_count: unknown tokenizer '{k}'. Hint: use 'cl100k_base' or 'o200k_base'"
+                        )
                     })?;
                     slice[i] = token_count(t, kind) as i64;
                 }
@@ -163,6 +168,10 @@ fn descriptive_struct() -> LogicalTypeHandle {
     ])
 }
 
+/// Accessors of the list-valued and scalar descriptive fields.
+type ListField = fn(&Descriptive) -> &Vec<String>;
+type ScalarField = fn(&Descriptive) -> &Option<String>;
+
 /// `describe_prompt(prompt)`: the rule-based descriptive tagger, as a STRUCT of the eight fields.
 pub struct DescribePrompt;
 
@@ -172,7 +181,7 @@ impl VScalar for DescribePrompt {
         let texts = strings(input, 0);
         let described: Vec<_> = texts.iter().map(|t| t.as_deref().map(describe)).collect();
         let mut out = output.struct_vector();
-        let lists: [(usize, fn(&crate::tags::descriptive::Descriptive) -> &Vec<String>); 4] = [
+        let lists: [(usize, ListField); 4] = [
             (0, |d| &d.subject_of_expertise),
             (1, |d| &d.languages),
             (6, |d| &d.type_of_in_context_material),
@@ -193,7 +202,7 @@ impl VScalar for DescribePrompt {
             }
             list.set_len(total);
         }
-        let scalars: [(usize, fn(&crate::tags::descriptive::Descriptive) -> &Option<String>); 4] = [
+        let scalars: [(usize, ScalarField); 4] = [
             (2, |d| &d.expertise_level),
             (3, |d| &d.open_endedness),
             (4, |d| &d.safety_concern),
@@ -257,7 +266,11 @@ impl VScalar for PpmPredict {
             let mut counts = [0.0; crate::tags::N_TAGS];
             for (t, c) in counts.iter_mut().enumerate() {
                 if child.row_is_null((offset + t) as u64) {
-                    return Err(format!("ppm_predict: count {} of the list is NULL; use 0 for an absent tag", t + 1).into());
+                    return Err(format!(
+                        "ppm_predict: count {} of the list is NULL; use 0 for an absent tag",
+                        t + 1
+                    )
+                    .into());
                 }
                 *c = values[offset + t];
             }

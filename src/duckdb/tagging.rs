@@ -62,7 +62,10 @@ pub(super) fn tag_options(args: &Args) -> Result<TagOptions, String> {
     let tokenizer = match args.text("tokenizer")? {
         None => TokenizerKind::Cl100k,
         Some(name) => TokenizerKind::parse(&name).ok_or_else(|| {
-            format!("{}: unknown tokenizer '{name}'. Hint: use 'cl100k_base' (default) or 'o200k_base'", args.function)
+            format!(
+                "{}: unknown tokenizer '{name}'. Hint: use 'cl100k_base' (default) or 'o200k_base'",
+                args.function
+            )
         })?,
     };
     Ok(TagOptions {
@@ -104,11 +107,18 @@ impl VTab for TagInstances {
         // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
         let bind = unsafe { &*init.get_bind_data::<Bind>() };
         init.set_max_threads(1);
-        let source = Lazy { work: Some((bind.dataset.clone(), bind.inputs.clone(), bind.options.clone())), rows: Vec::new(), next: 0 };
+        let source = Lazy {
+            work: Some((bind.dataset.clone(), bind.inputs.clone(), bind.options.clone())),
+            rows: Vec::new(),
+            next: 0,
+        };
         Ok(Mutex::new(Emitter::new(Box::new(source))))
     }
 
-    fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
+    fn func(
+        func: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         emit(NAME, func.get_init_data(), output)
     }
 
@@ -150,7 +160,9 @@ fn rows_block(rows: &[InstanceTags]) -> Block {
     for (name, ty) in MEASURE_OUTPUT {
         let k = MEASURES.iter().position(|m| *m == name).unwrap_or(0);
         columns.push(match ty {
-            ColType::BigInt => Column::Int(rows.iter().map(|r| r.measures[k].map(|v| v.round() as i64)).collect()),
+            ColType::BigInt => {
+                Column::Int(rows.iter().map(|r| r.measures[k].map(|v| v.round() as i64)).collect())
+            }
             _ => Column::Float(rows.iter().map(|r| r.measures[k]).collect()),
         });
     }
@@ -159,7 +171,9 @@ fn rows_block(rows: &[InstanceTags]) -> Block {
     let list = |f: &dyn Fn(&InstanceTags) -> &Vec<String>| {
         Column::TextList(rows.iter().map(|r| Some(f(r).clone())).collect())
     };
-    let text = |f: &dyn Fn(&InstanceTags) -> &Option<String>| Column::Text(rows.iter().map(|r| f(r).clone()).collect());
+    let text = |f: &dyn Fn(&InstanceTags) -> &Option<String>| {
+        Column::Text(rows.iter().map(|r| f(r).clone()).collect())
+    };
     columns.push(list(&|r| &r.descriptive.subject_of_expertise));
     columns.push(list(&|r| &r.descriptive.languages));
     columns.push(text(&|r| &r.descriptive.expertise_level));
@@ -168,7 +182,9 @@ fn rows_block(rows: &[InstanceTags]) -> Block {
     columns.push(text(&|r| &r.descriptive.complexity_of_intents));
     columns.push(list(&|r| &r.descriptive.type_of_in_context_material));
     columns.push(list(&|r| &r.descriptive.format_constraints));
-    columns.push(Column::TextList(rows.iter().map(|r| Some(r.tags.names().map(str::to_string).collect())).collect()));
+    columns.push(Column::TextList(
+        rows.iter().map(|r| Some(r.tags.names().map(str::to_string).collect())).collect(),
+    ));
     for wanted in [Origin::Computed, Origin::Input, Origin::Missing] {
         columns.push(Column::TextList(rows.iter().map(|r| Some(origins(r, wanted))).collect()));
     }
@@ -185,6 +201,12 @@ fn origins(r: &InstanceTags, wanted: Origin) -> Vec<String> {
         })
         .map(|(name, _)| name.to_string())
         .collect();
-    out.extend(DESCRIPTIVE_FIELDS.iter().zip(r.descriptive_origin).filter(|(_, o)| *o == wanted).map(|(n, _)| n.to_string()));
+    out.extend(
+        DESCRIPTIVE_FIELDS
+            .iter()
+            .zip(r.descriptive_origin)
+            .filter(|(_, o)| *o == wanted)
+            .map(|(n, _)| n.to_string()),
+    );
     out
 }

@@ -21,7 +21,8 @@ pub fn read_training_set(pattern: &str, target: &str) -> Result<TrainingSet> {
             .build()
             .map_err(|e| Error::file(&shown, format!("cannot read: {e}"), ""))?;
         for batch in reader {
-            let batch = batch.map_err(|e| Error::file(&shown, format!("cannot decode (truncated?): {e}"), ""))?;
+            let batch =
+                batch.map_err(|e| Error::file(&shown, format!("cannot decode (truncated?): {e}"), ""))?;
             read_batch(&batch, &shown, target, &mut set)?;
         }
     }
@@ -33,7 +34,12 @@ pub fn read_training_set(pattern: &str, target: &str) -> Result<TrainingSet> {
 
 fn floats(a: &ArrayRef, path: &str, column: &str) -> Result<Vec<Option<f64>>> {
     let f = arrow::compute::cast(a, &DataType::Float64).map_err(|e| {
-        Error::column(path, column, format!("is {}, not numeric: {e}", a.data_type()), "counts and scores must be numbers")
+        Error::column(
+            path,
+            column,
+            format!("is {}, not numeric: {e}", a.data_type()),
+            "counts and scores must be numbers",
+        )
     })?;
     Ok(f.as_primitive::<Float64Type>().iter().collect())
 }
@@ -51,7 +57,12 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
         hint: hint.to_string(),
     };
     let target_col = batch.column_by_name(target).ok_or_else(|| {
-        Error::column(path, target, "no such target column", format!("name the score column with target := '<column>'; the columns are {}", names()))
+        Error::column(
+            path,
+            target,
+            "no such target column",
+            format!("name the score column with target := '<column>'; the columns are {}", names()),
+        )
     })?;
     let y = floats(target_col, path, target)?;
     let n = batch.num_rows();
@@ -63,7 +74,13 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
         let list = list.as_list::<i32>();
         for (i, row) in counts.iter_mut().enumerate() {
             if list.is_null(i) {
-                return Err(row_err(i, "counts", "NULL".into(), "the counts are NULL", "give every candidate its 90 counts"));
+                return Err(row_err(
+                    i,
+                    "counts",
+                    "NULL".into(),
+                    "the counts are NULL",
+                    "give every candidate its 90 counts",
+                ));
             }
             let values = list.value(i);
             let values = values.as_primitive::<Float64Type>();
@@ -77,7 +94,15 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
                 ));
             }
             for (t, v) in values.iter().enumerate() {
-                row[t] = v.ok_or_else(|| row_err(i, "counts", "NULL".into(), "a count is NULL", "use 0 for a tag no routed instance carries"))?;
+                row[t] = v.ok_or_else(|| {
+                    row_err(
+                        i,
+                        "counts",
+                        "NULL".into(),
+                        "a count is NULL",
+                        "use 0 for a tag no routed instance carries",
+                    )
+                })?;
             }
         }
     } else {
@@ -85,8 +110,20 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
         for field in schema.fields() {
             let Some(t) = tag_index(field.name()) else { continue };
             found += 1;
-            for (i, v) in floats(batch.column_by_name(field.name()).unwrap_or(target_col), path, field.name())?.into_iter().enumerate() {
-                counts[i][t] = v.ok_or_else(|| row_err(i, field.name(), "NULL".into(), "a count is NULL", "use 0 for a tag no routed instance carries"))?;
+            for (i, v) in
+                floats(batch.column_by_name(field.name()).unwrap_or(target_col), path, field.name())?
+                    .into_iter()
+                    .enumerate()
+            {
+                counts[i][t] = v.ok_or_else(|| {
+                    row_err(
+                        i,
+                        field.name(),
+                        "NULL".into(),
+                        "a count is NULL",
+                        "use 0 for a tag no routed instance carries",
+                    )
+                })?;
             }
         }
         if found == 0 {
@@ -99,9 +136,23 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
     }
     for (i, row) in counts.iter().enumerate() {
         if let Some(t) = row.iter().position(|c| !c.is_finite() || *c < 0.0) {
-            return Err(row_err(i, crate::tags::TAG_NAMES[t], row[t].to_string(), "counts must be finite and not negative", ""));
+            return Err(row_err(
+                i,
+                crate::tags::TAG_NAMES[t],
+                row[t].to_string(),
+                "counts must be finite and not negative",
+                "",
+            ));
         }
-        let yi = y[i].ok_or_else(|| row_err(i, target, "NULL".into(), "the score is NULL", "drop candidates whose reward model was not evaluated"))?;
+        let yi = y[i].ok_or_else(|| {
+            row_err(
+                i,
+                target,
+                "NULL".into(),
+                "the score is NULL",
+                "drop candidates whose reward model was not evaluated",
+            )
+        })?;
         if !yi.is_finite() {
             return Err(row_err(i, target, yi.to_string(), "the score is not finite", ""));
         }

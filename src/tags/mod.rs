@@ -4,10 +4,10 @@
 //! The raw measures and descriptive fields that decide which tags an instance
 //! carries live in the submodules; this file only knows the tag vocabulary.
 
-pub mod descriptive;
-pub mod language;
 mod bins;
+pub mod descriptive;
 mod entities;
+pub mod language;
 mod rouge;
 mod tfidf;
 mod tokens;

@@ -356,7 +356,8 @@ fn descriptive_of(
 /// Bins the measures (length measures by percentile rank over all rows that have
 /// them) and maps descriptive fields to tags, filling `tags` of every row.
 pub fn assign_tags(rows: &mut [InstanceTags]) {
-    let mut binned: Vec<[Option<usize>; 9]> = rows.iter().map(|r| r.measures.map(|v| v.and_then(bin_of))).collect();
+    let mut binned: Vec<[Option<usize>; 9]> =
+        rows.iter().map(|r| r.measures.map(|v| v.and_then(bin_of))).collect();
     for k in LENGTH_MEASURES {
         let present: Vec<usize> = (0..rows.len()).filter(|i| rows[*i].measures[k].is_some()).collect();
         let values: Vec<f64> = present.iter().map(|i| rows[*i].measures[k].unwrap_or(f64::NAN)).collect();
@@ -382,8 +383,11 @@ pub fn assign_tags(rows: &mut [InstanceTags]) {
 /// exact list membership, exact scalar equality, non-empty open sets).
 pub fn descriptive_tags(d: &Descriptive) -> Vec<usize> {
     let mut out = Vec::new();
-    let closed = |field: &str, v: &str| tag_index(&format!("analyzer_closed_set::feature_name={field}|constraints={v}"));
-    let scalar = |field: &str, v: &str| tag_index(&format!("analyzer_scalar::feature_name={field}|value={v}"));
+    let closed = |field: &str, v: &str| {
+        tag_index(&format!("analyzer_closed_set::feature_name={field}|constraints={v}"))
+    };
+    let scalar =
+        |field: &str, v: &str| tag_index(&format!("analyzer_scalar::feature_name={field}|value={v}"));
     out.extend(d.subject_of_expertise.iter().filter_map(|v| closed("subject_of_expertise", v)));
     out.extend(d.languages.iter().filter_map(|v| closed("languages", v)));
     for (field, v) in [
@@ -395,7 +399,9 @@ pub fn descriptive_tags(d: &Descriptive) -> Vec<usize> {
         out.extend(v.as_deref().and_then(|v| scalar(field, v)));
     }
     if !d.type_of_in_context_material.is_empty() {
-        out.extend(tag_index("analyzer_open_set::feature_name=type_of_in_context_material|check_for_existence=1"));
+        out.extend(tag_index(
+            "analyzer_open_set::feature_name=type_of_in_context_material|check_for_existence=1",
+        ));
     }
     if !d.format_constraints.is_empty() {
         out.extend(tag_index("analyzer_open_set::feature_name=format_constraints|check_for_existence=1"));
