@@ -14,6 +14,9 @@ use prefroute::tags::language::{detect_language, detect_language_with_lingua, wa
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+/// Count of prompts per (field, value).
+type Distribution = BTreeMap<(&'static str, String), usize>;
+
 const FILES: [&str; 3] = ["hh_rlhf_harmless_test", "llmbar", "pandalm_test"];
 
 /// A string column of a Parquet file (nulls as None).
@@ -141,7 +144,7 @@ fn main() {
     let english_fast = all.iter().filter(|p| prefroute::tags::language::is_plainly_english(p)).count();
     println!("English fast path taken for {english_fast} of {} prompts", all.len());
 
-    let mut dists: Vec<(&str, BTreeMap<(&str, String), usize>, usize)> = Vec::new();
+    let mut dists: Vec<(&str, Distribution, usize)> = Vec::new();
     println!("\nsafety_concern in {{moderate, high}}:");
     for (name, ids, prompts) in &data {
         let descs: Vec<Descriptive> = prompts.iter().map(|p| describe(p)).collect();

@@ -267,7 +267,8 @@ pub fn sentence_intent(text: &str, s: &Sentence) -> SentenceIntent {
     }
     let first = words.get(i).map_or("", LowerWord::as_str);
     let second = words.get(i + 1).map_or("", LowerWord::as_str);
-    let imperative = IMPERATIVES.binary_search(&first).is_ok();
+    // "Given a list, sort it." / "Using a table, compare …": an imperative after a comma.
+    let imperative = IMPERATIVES.binary_search(&first).is_ok() || imperative_after_comma(body);
     let want = WANTS.iter().any(|(a, b)| *a == first && (b.is_empty() || *b == second));
     let yes_no = s.question && !want && AUXILIARIES.binary_search(&first).is_ok();
     if !(s.question || imperative || want) {
@@ -287,6 +288,15 @@ pub fn sentence_intent(text: &str, s: &Sentence) -> SentenceIntent {
         yes_no,
         starts_with_list: first == "list" || first == "enumerate",
     }
+}
+
+/// Does a clause after a comma open with an imperative ("Given X, extract Y")?
+fn imperative_after_comma(s: &str) -> bool {
+    s.match_indices(", ").any(|(i, _)| {
+        let next = s[i + 2..].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+        let w = LowerWord::new(next);
+        IMPERATIVES.binary_search(&w.as_str()).is_ok() && !WEAK_CHAIN.contains(&w.as_str())
+    })
 }
 
 /// The first `max` words of `s`, lowercased (letters, digits and apostrophes).
@@ -386,6 +396,8 @@ mod tests {
         assert!(!intents("Can you tell me where Paris is?")[0].yes_no);
         assert!(!intents("Where is Paris?")[0].yes_no);
         assert!(intents("List three fruits.")[0].starts_with_list);
+        assert_eq!(intents("Given a list of numbers, sort them.")[0].requests, 1);
+        assert_eq!(intents("Given the weather, we stayed in.")[0].requests, 0);
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub fn user_turns(text: &str) -> Vec<Range<usize>> {
     }
     let has_user = marks.iter().any(|m| m.2);
     let has_assistant = marks.iter().any(|m| !m.2);
+    let whole = std::iter::once(0..text.len());
     if !(has_user && has_assistant) {
-        return vec![0..text.len()];
+        return whole.collect();
     }
     let mut turns = Vec::new();
     if marks[0].0 > 0 && !text[..marks[0].0].trim().is_empty() {
@@ -41,7 +42,7 @@ pub fn user_turns(text: &str) -> Vec<Range<usize>> {
         }
     }
     if turns.is_empty() {
-        turns.push(0..text.len());
+        turns.extend(whole);
     }
     turns
 }
