@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! cargo run --release --example descriptive_report            # the report
+//! # without a release build of the dependencies: optimise only prefroute
+//! cargo run --example descriptive_report --config 'profile.dev.package.prefroute.opt-level=3'
 //! cargo run --example descriptive_report -- show safety_concern=high 5   # sample prompts
 //! ```
 

@@ -344,8 +344,14 @@ mod tests {
         assert_eq!(detect_language("こんにちは、今日はいい天気ですね。"), Some(("Japanese", "ja")));
         assert_eq!(detect_language("안녕하세요, 오늘 날씨가 어때요?"), Some(("Korean", "ko")));
         assert_eq!(detect_language("Привет, как у тебя дела сегодня?"), Some(("Russian", "ru")));
-        assert_eq!(detect_language("Olá, você pode me ajudar com a minha lição de casa?"), Some(("Portuguese", "pt")));
-        assert_eq!(detect_language("Ciao, puoi aiutarmi a scrivere una lettera per mia nonna?"), Some(("Italian", "it")));
+        assert_eq!(
+            detect_language("Olá, você pode me ajudar com a minha lição de casa?"),
+            Some(("Portuguese", "pt"))
+        );
+        assert_eq!(
+            detect_language("Ciao, puoi aiutarmi a scrivere una lettera per mia nonna?"),
+            Some(("Italian", "it"))
+        );
     }
 
     #[test]
