@@ -265,9 +265,10 @@ pub fn sentence_intent(text: &str, s: &Sentence) -> SentenceIntent {
     while i < words.len() && FILLERS.binary_search(&words[i].as_str()).is_ok() {
         i += 1;
     }
-    let first = words.get(i).map_or("", String::as_str);
-    let second = words.get(i + 1).map_or("", String::as_str);
-    let imperative = IMPERATIVES.binary_search(&first).is_ok();
+    let first = words.get(i).map_or("", LowerWord::as_str);
+    let second = words.get(i + 1).map_or("", LowerWord::as_str);
+    // "Given a list, sort it." / "Using a table, compare …": an imperative after a comma.
+    let imperative = IMPERATIVES.binary_search(&first).is_ok() || imperative_after_comma(body);
     let want = WANTS.iter().any(|(a, b)| *a == first && (b.is_empty() || *b == second));
     let yes_no = s.question && !want && AUXILIARIES.binary_search(&first).is_ok();
     if !(s.question || imperative || want) {
@@ -289,13 +290,53 @@ pub fn sentence_intent(text: &str, s: &Sentence) -> SentenceIntent {
     }
 }
 
+/// Does a clause after a comma open with an imperative ("Given X, extract Y")?
+fn imperative_after_comma(s: &str) -> bool {
+    s.match_indices(", ").any(|(i, _)| {
+        let next = s[i + 2..].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+        let w = LowerWord::new(next);
+        IMPERATIVES.binary_search(&w.as_str()).is_ok() && !WEAK_CHAIN.contains(&w.as_str())
+    })
+}
+
 /// The first `max` words of `s`, lowercased (letters, digits and apostrophes).
-fn lower_words(s: &str, max: usize) -> Vec<String> {
+fn lower_words(s: &str, max: usize) -> Vec<LowerWord> {
     s.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}'))
         .filter(|w| !w.is_empty())
         .take(max)
-        .map(|w| w.replace('\u{2019}', "'").to_lowercase())
+        .map(LowerWord::new)
         .collect()
+}
+
+/// A short word, ASCII-lowercased in place, with ’ as '. Longer or non-ASCII
+/// words become "" (no word list here has such entries).
+#[derive(Clone, Copy)]
+pub struct LowerWord {
+    buf: [u8; 16],
+    len: u8,
+}
+
+impl LowerWord {
+    /// Lowercases `w` into a stack buffer.
+    pub fn new(w: &str) -> LowerWord {
+        let mut out = LowerWord { buf: [0; 16], len: 0 };
+        let mut n = 0;
+        for c in w.chars() {
+            let c = if c == '\u{2019}' { '\'' } else { c };
+            if !c.is_ascii() || n == out.buf.len() {
+                return LowerWord { buf: [0; 16], len: 0 };
+            }
+            out.buf[n] = (c as u8).to_ascii_lowercase();
+            n += 1;
+        }
+        out.len = n as u8;
+        out
+    }
+
+    /// The lowercased word.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
 }
 
 /// `complexity_of_intents` level (0 simple, 1 moderate, 2 complex) from the
@@ -355,6 +396,8 @@ mod tests {
         assert!(!intents("Can you tell me where Paris is?")[0].yes_no);
         assert!(!intents("Where is Paris?")[0].yes_no);
         assert!(intents("List three fruits.")[0].starts_with_list);
+        assert_eq!(intents("Given a list of numbers, sort them.")[0].requests, 1);
+        assert_eq!(intents("Given the weather, we stayed in.")[0].requests, 0);
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! A lexicon file is a list of sections `[kind args]`, each followed by lines
 //! `tier: phrase, phrase, ...`; `#` starts a comment line. A phrase matches
 //! case-insensitively (ASCII) on word boundaries; a plural or possessive
-//! ending is accepted; a trailing `*` accepts any word ending. Where matches
-//! overlap, the one that covers the other wins, so a longer phrase ("heart
-//! attack") hides the words inside it ("attack"); a phrase listed in several
-//! sections carries all their cues.
+//! ending is accepted; a trailing `*` accepts any word ending. A phrase listed
+//! in several sections carries all their cues. A phrase inside a longer one
+//! loses the kinds of cue the longer one has: "heart attack" (a subject and a
+//! benign harm phrase) hides the harm of "attack", while "poem about" (an
+//! open-endedness cue) leaves the subject of "poem" alone. Between two phrases
+//! matching the same span, the longer phrase ("weeds" vs "weed"+s) hides all.
 
 use super::vocab::{FORMAT_NAMES, HARM_CATEGORIES, SUBJECTS};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -39,6 +41,22 @@ pub enum Cue {
     Material,
 }
 
+impl Cue {
+    /// One bit per kind of cue (for hiding by longer phrases).
+    pub fn kind_bit(&self) -> u8 {
+        match self {
+            Cue::Subject { .. } => 1,
+            Cue::Harm { .. } => 2,
+            Cue::Open(_) => 4,
+            Cue::Intent(_) => 8,
+            Cue::Group => 16,
+            Cue::Stereotype => 32,
+            Cue::Format(_) => 64,
+            Cue::Material => 128,
+        }
+    }
+}
+
 /// The user's stance towards a (possibly harmful) topic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Intent {
@@ -67,6 +85,8 @@ pub struct Hit {
     pub end: usize,
     /// Index of the phrase; equal for two hits of the same phrase.
     pub phrase: u32,
+    /// Kinds of cue (see [`Cue::kind_bit`]) hidden by a longer phrase around this one.
+    pub hidden: u8,
 }
 
 /// All lexicon phrases compiled into one automaton.
@@ -134,9 +154,18 @@ impl Lexicon {
         self.phrases.is_empty()
     }
 
-    /// The cues of phrase `i` (from a [`Hit`]).
+    /// The cues of phrase `i`, all of them.
     pub fn cues(&self, phrase: u32) -> &[Cue] {
         &self.phrases[phrase as usize].cues
+    }
+
+    /// The cues a hit contributes: its phrase's cues less the hidden kinds.
+    pub fn cues_of<'a>(&'a self, hit: &'a Hit) -> impl Iterator<Item = &'a Cue> + 'a {
+        self.cues(hit.phrase).iter().filter(|c| hit.hidden & c.kind_bit() == 0)
+    }
+
+    fn kinds(&self, phrase: u32) -> u8 {
+        self.cues(phrase).iter().fold(0, |k, c| k | c.kind_bit())
     }
 
     /// Lowercase text of phrase `i` (for reports and tests).
@@ -165,7 +194,7 @@ impl Lexicon {
                     None => continue,
                 }
             }
-            hits.push(Hit { start, end, phrase });
+            hits.push(Hit { start, end, phrase, hidden: 0 });
         }
         // Longest first at each start; among equal spans, the longer phrase (more specific).
         hits.sort_by(|a, b| {
@@ -175,15 +204,31 @@ impl Lexicon {
                 lb.cmp(&la).then(a.phrase.cmp(&b.phrase))
             })
         });
+        // Sorted by start, so the phrases around a hit are among the earlier
+        // hits that still reach its end; `open` holds those that reach past
+        // the current start.
+        let mut open: Vec<Hit> = Vec::new();
         let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
-        let mut covered_to = 0;
-        for h in hits {
-            // Sorted by start, so a hit ending inside the reach of a kept one is covered by it.
-            if h.end <= covered_to {
-                continue;
+        for mut h in hits {
+            open.retain(|o| o.end > h.start);
+            let len = self.phrases[h.phrase as usize].text.len();
+            for o in &open {
+                if o.end >= h.end {
+                    let same_span = o.start == h.start && o.end == h.end;
+                    let longer = self.phrases[o.phrase as usize].text.len() > len;
+                    h.hidden |= if same_span && longer {
+                        u8::MAX
+                    } else if same_span {
+                        0
+                    } else {
+                        self.kinds(o.phrase)
+                    };
+                }
             }
-            covered_to = h.end;
-            kept.push(h);
+            if h.hidden & self.kinds(h.phrase) != self.kinds(h.phrase) {
+                open.push(h);
+                kept.push(h);
+            }
         }
         kept
     }
@@ -358,8 +403,18 @@ fn accepted_ending(bytes: &[u8], end: usize, phrase: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// Phrases that contribute at least one cue.
     fn found(text: &str) -> Vec<String> {
         LEXICON.scan(text).iter().map(|h| LEXICON.text(h.phrase).to_string()).collect()
+    }
+
+    fn harm_phrases(text: &str) -> Vec<String> {
+        LEXICON
+            .scan(text)
+            .iter()
+            .filter(|h| LEXICON.cues_of(h).any(|c| matches!(c, Cue::Harm { .. })))
+            .map(|h| LEXICON.text(h.phrase).to_string())
+            .collect()
     }
 
     #[test]
@@ -409,14 +464,16 @@ mod tests {
     fn stems_accept_any_ending_and_longer_phrases_hide_shorter_ones() {
         assert!(found("photosynthesis and ethnography").contains(&"ethnograph".to_string()));
         assert_eq!(found("I had a heart attack"), vec!["heart attack"]);
-        assert_eq!(found("kill the process"), vec!["kill the process"]);
-        assert_eq!(found("how do i kill someone"), vec!["how do i", "kill someone"]);
+        assert_eq!(harm_phrases("kill the process"), vec!["kill the process"]);
+        assert_eq!(harm_phrases("how do i kill someone"), vec!["kill someone"]);
+        // A longer phrase of another kind leaves the inner phrase's subject alone.
+        assert_eq!(found("Write a poem about the sea"), vec!["write a poem", "write a", "poem about", "sea"]);
     }
 
     #[test]
     fn phrases_with_punctuation_match_at_their_edges() {
         assert!(found("C++ is fast").contains(&"c++".to_string()));
-        assert_eq!(found("I write in C++ daily"), vec!["write", "in c++"]);
+        assert_eq!(found("I write in C++ daily"), vec!["write", "in c++", "c++"]);
         assert!(found("format: a table").contains(&"format:".to_string()));
     }
 }

@@ -7,6 +7,7 @@
 //! Constraints come from `cues.txt` phrases plus two rules on numbers:
 //! "200 words" / "3-sentence" → length limit, "List 5 …" → item count.
 
+use super::intent::LowerWord;
 use super::vocab::{F_ITEM_COUNT, F_LENGTH};
 
 /// Material whose prose is shorter than this (bytes) is "text", longer "quoted document".
@@ -335,25 +336,30 @@ fn has_math(text: &str) -> bool {
 
 /// Length-limit and item-count constraints from numbers in `text`.
 pub fn number_constraints(text: &str, out: &mut [bool]) {
-    let words: Vec<&str> =
-        text.split(|c: char| !(c.is_alphanumeric() || c == '\'')).filter(|w| !w.is_empty()).collect();
+    let words: Vec<LowerWord> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(LowerWord::new)
+        .collect();
     for (i, w) in words.iter().enumerate() {
-        let lower = w.to_ascii_lowercase();
-        let is_number = (w.len() <= 5 && w.bytes().all(|c| c.is_ascii_digit()))
-            || NUMBER_WORDS.binary_search(&lower.as_str()).is_ok();
-        if !is_number || lower == "one" && words.get(i + 1).is_some_and(|n| n.eq_ignore_ascii_case("of")) {
+        let w = w.as_str();
+        let digits = !w.is_empty() && w.len() <= 5 && w.bytes().all(|c| c.is_ascii_digit());
+        let is_number = digits || NUMBER_WORDS.binary_search(&w).is_ok();
+        let next = words.get(i + 1).map_or("", LowerWord::as_str);
+        if !is_number || next.is_empty() || (w == "one" && next == "of") {
             continue;
         }
-        let Some(next) = words.get(i + 1) else { continue };
-        if LENGTH_UNITS.binary_search(&next.to_ascii_lowercase().as_str()).is_ok() {
+        if LENGTH_UNITS.binary_search(&next).is_ok() {
             out[F_LENGTH] = true;
             continue;
         }
-        let verb_before = words[i.saturating_sub(4)..i]
-            .iter()
-            .any(|v| ITEM_VERBS.binary_search(&v.to_ascii_lowercase().as_str()).is_ok());
+        let verb_before =
+            words[i.saturating_sub(4)..i].iter().any(|v| ITEM_VERBS.binary_search(&v.as_str()).is_ok());
         let value: usize = w.parse().unwrap_or(2);
-        if verb_before && (2..=50).contains(&value) && next.len() > 2 && next.chars().all(char::is_alphabetic)
+        if verb_before
+            && (2..=50).contains(&value)
+            && next.len() > 2
+            && next.bytes().all(|c| c.is_ascii_alphabetic())
         {
             out[F_ITEM_COUNT] = true;
         }

@@ -80,7 +80,7 @@ pub fn describe(prompt: &str) -> Descriptive {
     // Format constraints: phrases and number rules in instructions, "List …" openings.
     let mut formats = [false; FORMAT_NAMES.len()];
     for h in instruction_hits() {
-        for cue in LEXICON.cues(h.phrase) {
+        for cue in LEXICON.cues_of(h) {
             if let Cue::Format(f) = cue {
                 formats[*f as usize] = true;
             }
@@ -133,7 +133,7 @@ pub fn describe(prompt: &str) -> Descriptive {
     let max_open = hits
         .iter()
         .filter(|h| inside(&layout.last_instructions, h))
-        .flat_map(|h| LEXICON.cues(h.phrase))
+        .flat_map(|h| LEXICON.cues_of(h))
         .filter_map(|c| if let Cue::Open(l) = c { Some(*l) } else { None })
         .max();
     let open = intent::open_level(max_open, layout.yes_no_question);
@@ -226,7 +226,7 @@ impl Layout {
                 let cue_end = hits
                     .iter()
                     .filter(|h| p.range.start <= h.start && h.end <= p.range.end)
-                    .filter(|h| LEXICON.cues(h.phrase).contains(&Cue::Material))
+                    .filter(|h| LEXICON.cues_of(h).any(|c| *c == Cue::Material))
                     .map(|h| h.end)
                     .next();
                 if turn_has_material_cue_end.is_none() {

@@ -43,7 +43,7 @@ pub fn evidence(hits: &[Hit], in_user: impl Fn(&Hit) -> bool) -> SafetyEvidence 
     let mut groups: Vec<usize> = Vec::new();
     let mut stereotypes: Vec<usize> = Vec::new();
     for h in hits {
-        for cue in LEXICON.cues(h.phrase) {
+        for cue in LEXICON.cues_of(h) {
             match *cue {
                 Cue::Harm { category, severity } if severity > 0 => {
                     e.max_severity = e.max_severity.max(severity);

@@ -15,10 +15,10 @@ pub fn user_turns(text: &str) -> Vec<Range<usize>> {
     for line in text.split_inclusive('\n') {
         let lead = line.len() - line.trim_start_matches([' ', '\t', '#']).len();
         let rest = &line[lead..];
-        let head = rest.as_bytes().get(..16).unwrap_or(rest.as_bytes());
-        let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+        let head = rest.as_bytes();
+        let starts = |m: &&str| head.len() >= m.len() && head[..m.len()].eq_ignore_ascii_case(m.as_bytes());
         for (markers, is_user) in [(&USER_MARKERS, true), (&ASSISTANT_MARKERS, false)] {
-            if let Some(m) = markers.iter().find(|m| head.starts_with(*m)) {
+            if let Some(m) = markers.iter().find(|m| starts(m)) {
                 marks.push((line_start, line_start + lead + m.len(), is_user));
                 break;
             }
@@ -27,8 +27,9 @@ pub fn user_turns(text: &str) -> Vec<Range<usize>> {
     }
     let has_user = marks.iter().any(|m| m.2);
     let has_assistant = marks.iter().any(|m| !m.2);
+    let whole = std::iter::once(0..text.len());
     if !(has_user && has_assistant) {
-        return vec![0..text.len()];
+        return whole.collect();
     }
     let mut turns = Vec::new();
     if marks[0].0 > 0 && !text[..marks[0].0].trim().is_empty() {
@@ -41,7 +42,7 @@ pub fn user_turns(text: &str) -> Vec<Range<usize>> {
         }
     }
     if turns.is_empty() {
-        turns.push(0..text.len());
+        turns.extend(whole);
     }
     turns
 }

@@ -26,7 +26,8 @@ pub struct SubjectEvidence {
 
 /// Scores the subject cues of `hits` (each distinct phrase once).
 pub fn evidence<'a>(hits: impl Iterator<Item = &'a Hit>) -> SubjectEvidence {
-    let mut phrases: Vec<u32> = hits.map(|h| h.phrase).collect();
+    let subject_bit = Cue::Subject { subject: 0, weight: 0, expert: false }.kind_bit();
+    let mut phrases: Vec<u32> = hits.filter(|h| h.hidden & subject_bit == 0).map(|h| h.phrase).collect();
     phrases.sort_unstable();
     phrases.dedup();
     let mut e = SubjectEvidence { scores: [0; SUBJECTS.len()], expert_phrases: 0 };
