@@ -17,10 +17,6 @@
 //! Start reading at [`data::Dataset`], then [`tags::TagMatrix`]. The DuckDB
 //! adapter (`src/duckdb/`) is the only module with `unsafe` code and FFI.
 
-// Errors carry the file, column, row id and value a user needs; they are built
-// only on failure paths, so their size does not matter for speed.
-#![allow(clippy::result_large_err)]
-
 pub mod analysis;
 pub mod data;
 pub mod error;
