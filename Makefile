@@ -3,7 +3,7 @@
 #
 #   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
-#   make bench   benchmarks (none yet)
+#   make bench   benchmarks beside the Python references (release build)
 
 CARGO            ?= cargo
 PYTHON           ?= python3
@@ -19,7 +19,7 @@ OLD_HOST    := 1.5.2
 VENV        := .venv
 
 .PHONY: test lint fmt-check clippy cargo-test build release venvs venv-hosts \
-        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench fixtures
+        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench plot fixtures
 
 test: lint cargo-test build venvs sqllogic-selftest sqltest old-host
 	@echo "make test: all checks passed"
@@ -68,8 +68,18 @@ demo: release venv-hosts
 	mkdir -p build/demo
 	$(VENV)/cli/bin/duckdb -unsigned -bail -f sql/demo.sql
 
-bench:
-	@echo "make bench: no benchmarks yet"
+# Benchmarks print figures beside the Python references; they are not part of make test.
+bench: release venvs
+	PREFROUTE_REF_PYTHON=$(VENV)/ref/bin/python $(CARGO) run --release --example bench_tag
+	$(CARGO) run --release --example profile_measures
+	$(CARGO) run --release --example strategy_table
+	$(CARGO) run --release --example bench_route
+	PREFROUTE_REF_PYTHON=$(VENV)/ref/bin/python $(CARGO) run --release --example bench_ppm_fit
+	$(VENV)/ref/bin/python examples/bench_big_file.py 1.0
+
+# The README's budget-curve picture.
+plot: release venvs
+	$(VENV)/ref/bin/python examples/plot_budget_curve.py examples/data/llmbar.parquet docs/budget_curve.png
 
 # Regenerates the committed test fixtures (byte-identical with pyarrow 26.0.1).
 fixtures: venvs
