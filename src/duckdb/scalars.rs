@@ -189,6 +189,11 @@ impl VScalar for DescribePrompt {
                     values.insert(offset + j, s.as_str());
                 }
                 list.set_entry(i, offset, items.len());
+                if d.is_none() {
+                    // DuckDB reads a field of a NULL struct from the field's own vector,
+                    // so the field must be NULL too (not an empty list).
+                    list.set_null(i);
+                }
                 offset += items.len();
             }
             list.set_len(total);
