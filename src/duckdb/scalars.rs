@@ -253,9 +253,9 @@ impl VScalar for PpmPredict {
             }
             let (offset, len) = list.get_entry(i);
             if len != crate::tags::N_TAGS {
+                // No row number: `i` counts rows of this chunk only, not of the query.
                 return Err(format!(
-                    "ppm_predict: counts has {len} values; it needs one per tag, 90 in tags.txt order (row {})",
-                    i + 1
+                    "ppm_predict: counts has {len} values; it needs one per tag, 90 in tags.txt order"
                 )
                 .into());
             }
