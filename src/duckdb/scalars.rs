@@ -198,6 +198,11 @@ impl VScalar for DescribePrompt {
                     values.insert(offset + j, s.as_str());
                 }
                 list.set_entry(i, offset, items.len());
+                if d.is_none() {
+                    // DuckDB reads a field of a NULL struct from the field's own vector,
+                    // so the field must be NULL too (not an empty list).
+                    list.set_null(i);
+                }
                 offset += items.len();
             }
             list.set_len(total);
@@ -257,9 +262,9 @@ impl VScalar for PpmPredict {
             }
             let (offset, len) = list.get_entry(i);
             if len != crate::tags::N_TAGS {
+                // No row number: `i` counts rows of this chunk only, not of the query.
                 return Err(format!(
-                    "ppm_predict: counts has {len} values; it needs one per tag, 90 in tags.txt order (row {})",
-                    i + 1
+                    "ppm_predict: counts has {len} values; it needs one per tag, 90 in tags.txt order"
                 )
                 .into());
             }
