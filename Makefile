@@ -54,7 +54,7 @@ sqltest: $(addprefix sqltest-,$(HOSTS))
 
 # One run per host; each .test file runs in its own host subprocess.
 $(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs
-	$(PYTHON) tests/sqllogic.py --python $(VENV)/duckdb-$*/bin/python --extension $(EXT) tests/sql
+	$(PYTHON) tests/sqllogic.py -j 2 --python $(VENV)/duckdb-$*/bin/python --extension $(EXT) tests/sql
 
 # The runner must be able to fail: wrong values, wrong messages, crashes.
 sqllogic-selftest: venvs
