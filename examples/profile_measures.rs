@@ -2,7 +2,9 @@
 //! time of `tag_instances` goes. `cargo run --release --example profile_measures [file]`
 
 use prefroute::data::{ColumnOverrides, Dataset, DEFAULT_BATCH_ROWS};
-use prefroute::tags::{describe, entity_jaccard, rouge_scores, token_count, DocumentFrequencies, TokenizerKind};
+use prefroute::tags::{
+    describe, entity_jaccard, rouge_scores, token_count, DocumentFrequencies, TokenizerKind,
+};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,7 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = p.len() as f64;
     let chars: usize = p.iter().chain(&a).chain(&b).map(|s| s.len()).sum();
-    println!("{file}: {n} rows, {:.0} bytes of text per row; read in {:.1} ms", chars as f64 / n, t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "{file}: {n} rows, {:.0} bytes of text per row; read in {:.1} ms",
+        chars as f64 / n,
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let time = |name: &str, f: &mut dyn FnMut()| {
         f(); // warm-up
         let t = Instant::now();
@@ -35,7 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     time("token counts (3 texts)", &mut || {
         for ((x, y), z) in a.iter().zip(&b).zip(&p) {
-            std::hint::black_box(token_count(x, TokenizerKind::Cl100k) + token_count(y, TokenizerKind::Cl100k) + token_count(z, TokenizerKind::Cl100k));
+            std::hint::black_box(
+                token_count(x, TokenizerKind::Cl100k)
+                    + token_count(y, TokenizerKind::Cl100k)
+                    + token_count(z, TokenizerKind::Cl100k),
+            );
         }
     });
     time("entity jaccard", &mut || {
