@@ -9,8 +9,15 @@
 //! in Python too), while `bpe-openai` emulates the look-ahead with a DFA; it also
 //! builds its tables 3x faster and counts about 1.5x faster. Each table is decoded
 //! once per process, on first use, and shared by all threads.
+//!
+//! A text's count is the sum of the BPE counts of its pre-tokenizer pieces (that is
+//! how `bpe-openai` counts: neither table normalises). Pieces repeat a lot (" the",
+//! ".\n"), so each thread memoises the count of short pieces and runs the BPE only on
+//! pieces it has not seen; the pre-tokenizer still runs on every text.
 
 use bpe_openai::Tokenizer;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 /// A BPE encoding whose token counts prefroute can compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +55,45 @@ impl TokenizerKind {
     }
 }
 
+/// Pieces longer than this many bytes are counted without the memo (rare, and
+/// they would bloat it).
+const MAX_MEMO_PIECE: usize = 24;
+
+/// Above this many memoised pieces a thread's memo is emptied (a few MB at most).
+const MAX_MEMO_PIECES: usize = 1 << 17;
+
+thread_local! {
+    /// Per thread, per encoding (index = `kind as usize`): piece -> BPE token count.
+    static PIECE_COUNTS: RefCell<[FxHashMap<Box<str>, u32>; 2]> = RefCell::default();
+}
+
 /// Number of tokens (count) of `text` under `kind`, as tiktoken's `len(encode_ordinary(text))`.
 pub fn token_count(text: &str, kind: TokenizerKind) -> usize {
-    kind.tokenizer().count(text)
+    let tokenizer = kind.tokenizer();
+    PIECE_COUNTS.with(|cell| {
+        let mut memos = cell.borrow_mut();
+        let memo = &mut memos[kind as usize];
+        if memo.len() > MAX_MEMO_PIECES {
+            memo.clear();
+        }
+        let mut total = 0usize;
+        for piece in tokenizer.split(text) {
+            if piece.len() > MAX_MEMO_PIECE {
+                total += tokenizer.bpe.count(piece.as_bytes());
+                continue;
+            }
+            total += match memo.get(piece) {
+                Some(&n) => n as usize,
+                None => {
+                    let n = tokenizer.bpe.count(piece.as_bytes());
+                    // n <= piece.len() <= MAX_MEMO_PIECE, so it fits a u32.
+                    memo.insert(piece.into(), n as u32);
+                    n
+                }
+            };
+        }
+        total
+    })
 }
 
 #[cfg(test)]
@@ -79,6 +122,18 @@ mod tests {
         ];
         for (text, cl, o2) in cases {
             assert_eq!((token_count(text, Cl100k), token_count(text, O200k)), (cl, o2), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn memoised_counts_equal_the_library_count() {
+        // Repeated pieces hit the memo; the total must stay bpe-openai's own count.
+        let text = "The cat sat on the mat. The cat sat on the mat.\n\n  The  end — 東京 😀 ".repeat(20)
+            + &"x".repeat(100);
+        for k in [Cl100k, O200k] {
+            for _ in 0..2 {
+                assert_eq!(token_count(&text, k), k.tokenizer().count(text.as_str()));
+            }
         }
     }
 
