@@ -30,22 +30,26 @@ where
     }
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Result<T>>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= items.len() {
-                    break;
-                }
-                let r = run(&items[i]);
-                let failed = r.is_err();
-                slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                if failed {
-                    // Later items are not needed: the first error in item order is reported.
-                    next.fetch_max(items.len(), Ordering::Relaxed);
-                }
-            });
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= items.len() {
+            break;
         }
+        let r = run(&items[i]);
+        let failed = r.is_err();
+        slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+        if failed {
+            // Later items are not needed: the first error in item order is reported.
+            next.fetch_max(items.len(), Ordering::Relaxed);
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(work);
+        }
+        // The calling thread works too: its thread-local caches (stems, BPE pieces)
+        // stay warm from one call to the next.
+        work();
     });
     let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::with_capacity(items.len());
