@@ -42,6 +42,7 @@ import duckdb, resource, sys, time
 con = duckdb.connect(config={'allow_unsigned_extensions': 'true'})
 con.execute("LOAD '%s'")
 con.execute("SET threads = %d")
+con.execute("SET enable_progress_bar = false")
 t = time.time()
 n, tags = con.execute("SELECT count(*), sum(len(tags)) FROM tag_instances('%s', tfidf := false)").fetchone()
 dt = time.time() - t
@@ -60,7 +61,7 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-c", CHILD % (EXT, args.threads, OUT)], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(out.stderr)
-    n, dt, peak_mb = out.stdout.split()
+    n, dt, peak_mb = out.stdout.split()[-3:]
     n, dt, peak_mb = int(n), float(dt), float(peak_mb)
     print(f"tag_instances over {size / 1e9:.2f} GB ({n} rows) with {args.threads} threads: {dt:.1f} s, "
           f"{n / dt:.0f} rows/s, peak RSS {peak_mb:.0f} MB ({peak_mb * 1e6 / size * 100:.0f} % of the file size)")
