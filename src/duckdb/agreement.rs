@@ -2,7 +2,7 @@
 //! judge agrees with humans, slice by slice.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::output::{emit, Block, ColType, Column, Deferred, Emitter};
+use super::output::{deferred, emit, Block, ColType, Column, Emitter};
 use super::tagging::{open_for_tagging, tag_options, TAG_PARAMS};
 use super::{declare, fail};
 use crate::analysis::{
@@ -106,10 +106,7 @@ impl VTab for JudgeAgreement {
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {
-        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
-        let bind = unsafe { &*init.get_bind_data::<Bind>() }.clone();
-        init.set_max_threads(1);
-        Ok(Mutex::new(Emitter::new(Deferred::boxed(move || run(bind).map_err(|e| fail(NAME, e))))))
+        Ok(deferred(init, NAME, run))
     }
 
     fn func(

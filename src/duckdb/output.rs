@@ -229,3 +229,16 @@ pub fn emit(
     })?;
     emitter.fill(output).map_err(|e| e.into())
 }
+
+/// The `init` of a table function whose whole result is computed by one job
+/// from its bind data (of type `B`), on the first call.
+pub fn deferred<B: Clone + Send + 'static>(
+    init: &duckdb::vtab::InitInfo,
+    name: &'static str,
+    job: fn(B) -> crate::Result<Vec<Block>>,
+) -> std::sync::Mutex<Emitter> {
+    // SAFETY: DuckDB passes the bind data this function's bind stored (of type B); it outlives init.
+    let b = unsafe { &*init.get_bind_data::<B>() }.clone();
+    init.set_max_threads(1);
+    std::sync::Mutex::new(Emitter::new(Deferred::boxed(move || job(b).map_err(|e| super::fail(name, e)))))
+}

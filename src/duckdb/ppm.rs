@@ -3,7 +3,7 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{matrix, model_arg, seed_arg, TaggedInput};
-use super::output::{emit, Block, ColType, Column, Deferred, Emitter};
+use super::output::{deferred, emit, Block, ColType, Column, Emitter};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::ExtraKind;
@@ -16,18 +16,6 @@ use std::sync::{Arc, Mutex};
 
 fn varchar() -> LogicalTypeHandle {
     LogicalTypeId::Varchar.into()
-}
-
-/// Init for functions whose whole result is computed by one job from the bind data.
-fn deferred<B: Clone + Send + 'static>(
-    init: &InitInfo,
-    name: &'static str,
-    job: fn(B) -> crate::Result<Vec<Block>>,
-) -> Mutex<Emitter> {
-    // SAFETY: DuckDB passes the bind data this function's bind stored (of type B); it outlives init.
-    let b = unsafe { &*init.get_bind_data::<B>() }.clone();
-    init.set_max_threads(1);
-    Mutex::new(Emitter::new(Deferred::boxed(move || job(b).map_err(|e| fail(name, e)))))
 }
 
 // ---------------------------------------------------------------- ppm_fit

@@ -3,7 +3,7 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{budget_arg, matrix, model_arg, strategy_arg, TaggedInput, ROUTE_PARAMS};
-use super::output::{emit, Block, BlockSource, ColType, Column, Deferred, Emitter};
+use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
@@ -76,10 +76,7 @@ impl VTab for RouteInstances {
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
-        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
-        let b = unsafe { &*init.get_bind_data::<RouteInstancesBind>() }.clone();
-        init.set_max_threads(1);
-        Ok(Mutex::new(Emitter::new(Deferred::boxed(move || route_rows(b).map_err(|e| fail(ROUTE, e))))))
+        Ok(deferred(init, ROUTE, route_rows))
     }
 
     fn func(
@@ -161,10 +158,7 @@ impl VTab for BudgetCurve {
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
-        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
-        let b = unsafe { &*init.get_bind_data::<BudgetCurveBind>() }.clone();
-        init.set_max_threads(1);
-        Ok(Mutex::new(Emitter::new(Deferred::boxed(move || curve_rows(b).map_err(|e| fail(CURVE, e))))))
+        Ok(deferred(init, CURVE, curve_rows))
     }
 
     fn func(
