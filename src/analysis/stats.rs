@@ -127,27 +127,22 @@ fn last_at_most(lo: usize, hi: usize, d: f64, f: impl Fn(usize) -> f64) -> Optio
     Some(a)
 }
 
-/// P(X <= k) for a tail below the mode, summed from k outward. The terms
-/// shrink geometrically, so the sum stops once they no longer change it.
+/// P(X <= k) for a tail below the mode, summed from k outward.
 fn lower_tail(k: usize, n: usize, p: f64) -> f64 {
-    let mut sum = 0.0;
-    for x in (0..=k).rev() {
-        let t = binom_pmf(x, n, p);
-        let next = sum + t;
-        if next == sum {
-            break;
-        }
-        sum = next;
-    }
-    sum
+    tail_sum((0..=k).rev(), n, p)
 }
 
 /// P(X >= k) for a tail above the mode, summed from k outward.
 fn upper_tail(k: usize, n: usize, p: f64) -> f64 {
+    tail_sum(k..=n, n, p)
+}
+
+/// Sums the pmf over `xs`, which walk away from the mode: the terms shrink
+/// geometrically, so the sum stops once they no longer change it.
+fn tail_sum(xs: impl Iterator<Item = usize>, n: usize, p: f64) -> f64 {
     let mut sum = 0.0;
-    for x in k..=n {
-        let t = binom_pmf(x, n, p);
-        let next = sum + t;
+    for x in xs {
+        let next = sum + binom_pmf(x, n, p);
         if next == sum {
             break;
         }

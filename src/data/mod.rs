@@ -12,6 +12,6 @@ mod reader;
 
 pub use label::{Label, LABEL_HINT};
 pub use mapping::{ColumnMapping, ColumnOverrides, Field};
-pub(crate) use reader::expand;
 pub use reader::DEFAULT_BATCH_ROWS;
+pub(crate) use reader::{expand, open_builder};
 pub use reader::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, InstanceBatch, Unit, UnitReader};

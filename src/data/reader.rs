@@ -210,7 +210,13 @@ impl Dataset {
             .with_projection(mask)
             .with_batch_size(batch_rows.max(1))
             .build()
-            .map_err(|e| Error::file(&shown, format!("cannot read row group {}: {e}", unit.row_group), ""))?;
+            .map_err(|e| {
+                Error::file(
+                    &shown,
+                    format!("cannot read row group {}: {e}", unit.row_group),
+                    "check the file with another Parquet reader, or rewrite it",
+                )
+            })?;
         Ok(UnitReader {
             mapping: self.mapping.clone(),
             extras: self.extras.clone(),
@@ -292,9 +298,11 @@ pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     }
 }
 
-fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+pub(crate) fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::file(&shown, format!("cannot open: {e}"), ""))?;
+    let file = File::open(path).map_err(|e| {
+        Error::file(&shown, format!("cannot open: {e}"), "check that the file exists and is readable")
+    })?;
     ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
         Error::file(
             &shown,
@@ -368,7 +376,12 @@ fn check_types(schema: &SchemaRef, m: &ColumnMapping, extras: &[ExtraRequest], p
                 ExtraKind::TextList => "a list of strings or a string",
                 ExtraKind::Label => "a string or integer label",
             };
-            return Err(Error::column(path, &extra.column, format!("has type {t}, expected {want}"), ""));
+            return Err(Error::column(
+                path,
+                &extra.column,
+                format!("has type {t}, expected {want}"),
+                "pick another column, or convert it in SQL and write a new file",
+            ));
         }
     }
     Ok(())
@@ -439,7 +452,12 @@ fn convert(
 
 fn cast(a: &ArrayRef, to: &DataType, path: &str, column: &str) -> Result<ArrayRef> {
     arrow::compute::cast(a, to).map_err(|e| {
-        Error::column(path, column, format!("cannot convert {} to {to}: {e}", a.data_type()), "")
+        Error::column(
+            path,
+            column,
+            format!("cannot convert {} to {to}: {e}", a.data_type()),
+            "convert the column in SQL and write a new file",
+        )
     })
 }
 

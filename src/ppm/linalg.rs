@@ -82,15 +82,7 @@ pub(crate) fn sym_eigen(a: &[f64], n: usize) -> Result<SymEigen> {
         tridiagonalize(&mut v, &mut d, &mut e, n);
         ql_implicit(&mut v, &mut d, &mut e, n)?;
     }
-    // Sort ascending, permuting the eigenvector columns along.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| d[i].total_cmp(&d[j]));
-    let values = order.iter().map(|&i| d[i]).collect();
-    let mut vectors = Vec::with_capacity(n * n);
-    for &j in &order {
-        vectors.extend_from_slice(&v[j * n..(j + 1) * n]);
-    }
-    Ok(SymEigen { values, vectors, n })
+    Ok(sorted_eigen(&d, &v, n))
 }
 
 /// Householder reduction of the symmetric matrix in `v` to tridiagonal form
@@ -339,6 +331,12 @@ pub(crate) fn jacobi_eigen(a: &[f64], n: usize) -> Result<SymEigen> {
     // After 60 sweeps (never reached in practice: convergence is quadratic) the
     // remaining off-diagonal mass is at rounding level; use the diagonal as is.
     let d: Vec<f64> = (0..n).map(|i| h[i * n + i]).collect();
+    Ok(sorted_eigen(&d, &v, n))
+}
+
+/// Eigenpairs sorted by ascending eigenvalue: `d` holds the values, `v` the
+/// vectors (vector j at `v[j*n..(j+1)*n]`), permuted together.
+fn sorted_eigen(d: &[f64], v: &[f64], n: usize) -> SymEigen {
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&i, &j| d[i].total_cmp(&d[j]));
     let values = order.iter().map(|&i| d[i]).collect();
@@ -346,7 +344,7 @@ pub(crate) fn jacobi_eigen(a: &[f64], n: usize) -> Result<SymEigen> {
     for &j in &order {
         vectors.extend_from_slice(&v[j * n..(j + 1) * n]);
     }
-    Ok(SymEigen { values, vectors, n })
+    SymEigen { values, vectors, n }
 }
 
 #[cfg(test)]

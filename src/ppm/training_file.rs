@@ -7,22 +7,19 @@ use crate::error::{Error, Result};
 use crate::tags::{tag_index, N_TAGS};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::fs::File;
 
 /// Reads every file of `pattern` (a path or a glob). `target` names the score column.
 pub fn read_training_set(pattern: &str, target: &str) -> Result<TrainingSet> {
     let mut set = TrainingSet::default();
     for path in crate::data::expand(pattern)? {
         let shown = path.display().to_string();
-        let file = File::open(&path).map_err(|e| Error::file(&shown, format!("cannot open: {e}"), ""))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::file(&shown, format!("not a readable Parquet file: {e}"), ""))?
-            .build()
-            .map_err(|e| Error::file(&shown, format!("cannot read: {e}"), ""))?;
+        let reader = crate::data::open_builder(&path)?.build().map_err(|e| {
+            Error::file(&shown, format!("cannot read: {e}"), "check the file with another Parquet reader")
+        })?;
         for batch in reader {
-            let batch =
-                batch.map_err(|e| Error::file(&shown, format!("cannot decode (truncated?): {e}"), ""))?;
+            let batch = batch.map_err(|e| {
+                Error::file(&shown, format!("cannot decode (truncated?): {e}"), "rewrite the file")
+            })?;
             read_batch(&batch, &shown, target, &mut set)?;
         }
     }
@@ -69,7 +66,12 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
     let mut counts = vec![[0.0; N_TAGS]; n];
     if let Some(list) = batch.column_by_name("counts") {
         let list = arrow::compute::cast(list, &DataType::new_list(DataType::Float64, true)).map_err(|e| {
-            Error::column(path, "counts", format!("is {}, not a list of numbers: {e}", list.data_type()), "")
+            Error::column(
+                path,
+                "counts",
+                format!("is {}, not a list of numbers: {e}", list.data_type()),
+                "give 90 numbers per row, in tags.txt order",
+            )
         })?;
         let list = list.as_list::<i32>();
         for (i, row) in counts.iter_mut().enumerate() {
@@ -141,7 +143,7 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
                 crate::tags::TAG_NAMES[t],
                 row[t].to_string(),
                 "counts must be finite and not negative",
-                "",
+                "a count is a number of routed instances: 0 or more",
             ));
         }
         let yi = y[i].ok_or_else(|| {
@@ -154,7 +156,13 @@ fn read_batch(batch: &RecordBatch, path: &str, target: &str, set: &mut TrainingS
             )
         })?;
         if !yi.is_finite() {
-            return Err(row_err(i, target, yi.to_string(), "the score is not finite", ""));
+            return Err(row_err(
+                i,
+                target,
+                yi.to_string(),
+                "the score is not finite",
+                "drop or fix the candidate's score",
+            ));
         }
         set.target.push(yi);
     }
