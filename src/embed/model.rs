@@ -46,12 +46,6 @@ impl std::fmt::Debug for EmbeddingModel {
     }
 }
 
-/// The token ids of one text, special tokens included, not truncated.
-#[derive(Clone, Debug)]
-pub(crate) struct Encoded {
-    pub ids: Vec<u32>,
-}
-
 static LOADED: Lazy<Mutex<HashMap<PathBuf, Arc<EmbeddingModel>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
 
 /// The model directory from `PREFROUTE_MODEL_DIR`, if set and not empty.
@@ -125,11 +119,11 @@ impl EmbeddingModel {
 
     /// Token ids of `text` (trimmed of surrounding whitespace, as sentence-transformers
     /// and bert-score do) with the model's special tokens, not truncated.
-    pub(crate) fn encode(&self, text: &str) -> Result<Encoded> {
+    pub(crate) fn encode(&self, text: &str) -> Result<Vec<u32>> {
         let e = self.tokenizer.encode(text.trim(), true).map_err(|e| {
             Error::model(self.dir.display().to_string(), format!("the tokenizer failed: {e}"), "")
         })?;
-        Ok(Encoded { ids: e.get_ids().to_vec() })
+        Ok(e.get_ids().to_vec())
     }
 
     /// `ids` cut to at most `max_len` tokens the way the tokenizers library truncates

@@ -51,8 +51,7 @@ impl EmbeddingModel {
     fn score_chunk(&self, pairs: &[(&str, &str)], batching: &Batching) -> Result<Vec<PairScores>> {
         let texts: Vec<&str> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
         let encoded = texts.iter().map(|t| self.encode(t)).collect::<Result<Vec<_>>>()?;
-        let long: Vec<Vec<u32>> =
-            encoded.iter().map(|e| self.truncate(&e.ids, BERTSCORE_MAX_TOKENS)).collect();
+        let long: Vec<Vec<u32>> = encoded.iter().map(|e| self.truncate(e, BERTSCORE_MAX_TOKENS)).collect();
         let states = self.last_layer(&long, batching)?;
         // A text that fits in the sentence-embedding length has the same input in both
         // passes, hence the same states: only longer texts need a second pass.

@@ -183,14 +183,19 @@ fn is_after_period_punct(c: char) -> bool {
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
     let mut out = Vec::new();
     let mut start = 0usize;
+    // Byte offset where the current whitespace-delimited word starts.
+    let mut word_start = 0usize;
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     for (k, &(pos, c)) in chars.iter().enumerate() {
+        if c.is_whitespace() {
+            word_start = pos + c.len_utf8();
+            continue;
+        }
         if !matches!(c, '.' | '?' | '!') || pos < start {
             continue;
         }
-        let after = chars.get(k + 1).map(|x| x.1);
         // The token that follows: after whitespace, or directly a punctuation mark.
-        let next_token_start = match after {
+        let next_token_start = match chars.get(k + 1).map(|x| x.1) {
             Some(a) if a.is_whitespace() => {
                 chars[k + 1..].iter().find(|x| !x.1.is_whitespace()).map(|x| (x.0, false))
             }
@@ -198,14 +203,7 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
             _ => None,
         };
         let Some((next, direct)) = next_token_start else { continue };
-        let word_start = text[..pos].rfind(char::is_whitespace).map_or(0, |i| i + 1).max(start);
-        let word = &text[word_start..pos];
-        let breaks = if c == '.' {
-            let next_word = &text[next..];
-            period_breaks(word, next_word, direct)
-        } else {
-            true
-        };
+        let breaks = c != '.' || period_breaks(&text[word_start.max(start)..pos], &text[next..]);
         if breaks {
             let end = pos + c.len_utf8();
             out.push(&text[start..end]);
@@ -218,7 +216,7 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
 
 /// Punkt's first-pass decision (plus the initial/number rule of its second
 /// pass, simplified) for a period after `word`, followed by `next`.
-fn period_breaks(word: &str, next: &str, _direct: bool) -> bool {
+fn period_breaks(word: &str, next: &str) -> bool {
     // Punkt splits leading punctuation such as "(" or a quote off the word.
     let word = word.trim_start_matches(|c: char| !is_word(c));
     if word.is_empty() || word.ends_with('.') {
