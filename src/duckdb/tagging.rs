@@ -5,6 +5,7 @@ use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter, VECTOR_SIZE};
 use super::{declare, fail};
 use crate::data::Dataset;
+use crate::embed::{model_dir_from_env, EmbeddingModel};
 use crate::tags::pipeline::{
     tag_dataset, InputColumns, InstanceTags, Origin, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
 };
@@ -68,11 +69,20 @@ pub(super) fn tag_options(args: &Args) -> Result<TagOptions, String> {
             )
         })?,
     };
+    // `model_dir := ''` means no model, even when PREFROUTE_MODEL_DIR is set.
+    let model_dir = match args.text("model_dir")? {
+        Some(dir) if dir.is_empty() => None,
+        Some(dir) => Some(std::path::PathBuf::from(dir)),
+        None => model_dir_from_env(),
+    };
+    let model =
+        model_dir.map(|dir| EmbeddingModel::load(&dir)).transpose().map_err(|e| fail(args.function, e))?;
     Ok(TagOptions {
         tokenizer,
         threads: args.threads(),
         tfidf: args.bool("tfidf")?.unwrap_or(true),
         recompute: args.bool("recompute")?.unwrap_or(false),
+        model,
     })
 }
 
@@ -86,9 +96,14 @@ pub(super) fn open_for_tagging(args: &Args, options: &TagOptions) -> Result<(Dat
     Ok((dataset, inputs))
 }
 
-/// Named parameters of every function that tags.
-pub(super) const TAG_PARAMS: [(&str, ParamType); 3] =
-    [("tokenizer", ParamType::Varchar), ("tfidf", ParamType::Boolean), ("recompute", ParamType::Boolean)];
+/// Named parameters of every function that tags. `model_dir`: a sentence-transformers
+/// directory for the embedding measures (default: $PREFROUTE_MODEL_DIR, else none).
+pub(super) const TAG_PARAMS: [(&str, ParamType); 4] = [
+    ("tokenizer", ParamType::Varchar),
+    ("tfidf", ParamType::Boolean),
+    ("recompute", ParamType::Boolean),
+    ("model_dir", ParamType::Varchar),
+];
 
 impl VTab for TagInstances {
     type BindData = Bind;

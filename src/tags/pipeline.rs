@@ -15,8 +15,10 @@ use super::tfidf::DocumentFrequencies;
 use super::tokens::{token_count, TokenizerKind};
 use super::{tag_index, TagSet, N_TAGS};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, InstanceBatch, Label};
+use crate::embed::{bertscore_length, Batching, EmbeddingModel};
 use crate::error::{Error, Result};
 use crate::parallel::map_ordered;
+use std::sync::Arc;
 
 /// The nine measures, in the paper's tag-family order (alphabetical, as in tags.txt).
 pub const MEASURES: [&str; 9] = [
@@ -79,11 +81,20 @@ pub struct TagOptions {
     pub tfidf: bool,
     /// Ignore measure and descriptive columns of the input and compute everything.
     pub recompute: bool,
+    /// The sentence-embedding model for `bertscore`, `bertscore_length` and
+    /// `cosine_sim`; without one they come from the input or stay missing.
+    pub model: Option<Arc<EmbeddingModel>>,
 }
 
 impl Default for TagOptions {
     fn default() -> Self {
-        TagOptions { tokenizer: TokenizerKind::Cl100k, threads: 1, tfidf: true, recompute: false }
+        TagOptions {
+            tokenizer: TokenizerKind::Cl100k,
+            threads: 1,
+            tfidf: true,
+            recompute: false,
+            model: None,
+        }
     }
 }
 
@@ -155,7 +166,10 @@ pub fn tag_dataset(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Re
     let mut rows: Vec<InstanceTags> = Vec::with_capacity(ds.num_rows() as usize);
     let mut df = DocumentFrequencies::new();
     for_each_window(ds, threads, |batches| {
-        let done = map_ordered(&batches, threads, |b| tag_batch(ds, b, inputs, opts))?;
+        let mut done = map_ordered(&batches, threads, |b| tag_batch(ds, b, inputs, opts))?;
+        if let Some(model) = &opts.model {
+            embedding_measures(model, &batches, &mut done, threads)?;
+        }
         for (part, part_df) in done {
             rows.extend(part);
             if let Some(d) = part_df {
@@ -305,6 +319,63 @@ fn tag_batch(
         });
     }
     Ok((out, df))
+}
+
+const EMBEDDING_MEASURES: [usize; 3] = [m::BERTSCORE, m::BERTSCORE_LENGTH, m::COSINE_SIM];
+
+/// Pairs per unit of embedding work: small enough to spread a window over the
+/// threads, large enough to batch texts of similar length.
+const EMBED_CHUNK_PAIRS: usize = 16;
+
+/// Fills the embedding measures still missing in the rows of a window of batches
+/// (`tagged[i]` holds the rows of `batches[i]`), over `threads` threads.
+///
+/// Work is cut into chunks inside each batch, and batches are the same whatever
+/// the thread count, so every pair is computed with the same batch-mates and the
+/// values do not depend on `threads`. `bertscore_length` uses the row's
+/// `bertscore`, whether computed or from the input.
+fn embedding_measures(
+    model: &EmbeddingModel,
+    batches: &[InstanceBatch],
+    tagged: &mut [(Vec<InstanceTags>, Option<DocumentFrequencies>)],
+    threads: usize,
+) -> Result<()> {
+    let missing = |r: &InstanceTags, k: usize| r.measure_origin[k] == Origin::Missing;
+    let mut chunks: Vec<Vec<(usize, usize, &str, &str)>> = Vec::new();
+    for (bi, (rows, _)) in tagged.iter().enumerate() {
+        let b = &batches[bi];
+        let mut want = Vec::new();
+        for (ri, row) in rows.iter().enumerate() {
+            if !EMBEDDING_MEASURES.iter().any(|k| missing(row, *k)) {
+                continue;
+            }
+            // Tagging has already rejected NULL completions.
+            if let (Some(a), Some(bb)) = (b.completion_a[ri].as_deref(), b.completion_b[ri].as_deref()) {
+                want.push((bi, ri, a, bb));
+            }
+        }
+        chunks.extend(want.chunks(EMBED_CHUNK_PAIRS).map(<[_]>::to_vec));
+    }
+    let scores = map_ordered(&chunks, threads, |c| {
+        let pairs: Vec<(&str, &str)> = c.iter().map(|x| (x.2, x.3)).collect();
+        model.score_pairs(&pairs, &Batching::default())
+    })?;
+    for (chunk, scores) in chunks.iter().zip(scores) {
+        for (&(bi, ri, a, b), s) in chunk.iter().zip(scores) {
+            let row = &mut tagged[bi].0[ri];
+            for (k, v) in [(m::COSINE_SIM, s.cosine), (m::BERTSCORE, s.f1)] {
+                if missing(row, k) {
+                    row.measures[k] = Some(v);
+                    row.measure_origin[k] = Origin::Computed;
+                }
+            }
+            if let (true, Some(f1)) = (missing(row, m::BERTSCORE_LENGTH), row.measures[m::BERTSCORE]) {
+                row.measures[m::BERTSCORE_LENGTH] = Some(bertscore_length(f1, a, b));
+                row.measure_origin[m::BERTSCORE_LENGTH] = Origin::Computed;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn descriptive_of(

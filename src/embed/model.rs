@@ -1,0 +1,232 @@
+//! Loading a BERT-family sentence-transformers directory and running it on the
+//! CPU: tokenisation, batched forward passes with attention masks, last-layer
+//! token states.
+//!
+//! A model directory holds `config.json` (a BERT config), `model.safetensors`
+//! and `tokenizer.json` — the layout `sentence-transformers` saves. Models are
+//! loaded once per canonical directory and shared ([`EmbeddingModel::load`]).
+
+use crate::error::{Error, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use once_cell::sync::Lazy;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokenizers::Tokenizer;
+
+/// Environment variable naming the model directory when `model_dir` is not given.
+pub const MODEL_DIR_ENV: &str = "PREFROUTE_MODEL_DIR";
+
+/// How to get the reference model, for error messages.
+pub const MODEL_HINT: &str = "run `make model` in the prefroute repository (it puts all-MiniLM-L6-v2 in \
+     .cache/models/all-MiniLM-L6-v2), or pass any sentence-transformers directory with config.json, \
+     model.safetensors and tokenizer.json";
+
+/// A BERT encoder and its tokenizer, ready to embed texts.
+pub struct EmbeddingModel {
+    dir: PathBuf,
+    bert: BertModel,
+    /// The model's tokenizer with truncation and padding switched off: we truncate per use.
+    tokenizer: Tokenizer,
+    /// Ids the post-processor adds ([CLS], [SEP] for BERT): BERTScore gives them weight 0.
+    special_ids: Vec<u32>,
+    /// Special tokens before and after the text in a single-sequence encoding.
+    specials_before: usize,
+    specials_after: usize,
+    pad_id: u32,
+    /// Longest sequence the position embeddings allow (512 for BERT).
+    max_positions: usize,
+}
+
+impl std::fmt::Debug for EmbeddingModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddingModel").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+static LOADED: Lazy<Mutex<HashMap<PathBuf, Arc<EmbeddingModel>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// The model directory from `PREFROUTE_MODEL_DIR`, if set and not empty.
+pub fn model_dir_from_env() -> Option<PathBuf> {
+    std::env::var_os(MODEL_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+impl EmbeddingModel {
+    /// Loads the model in `dir`, or returns the copy already loaded from the same
+    /// canonical directory.
+    pub fn load(dir: &Path) -> Result<Arc<EmbeddingModel>> {
+        let shown = dir.display().to_string();
+        let canonical = dir
+            .canonicalize()
+            .map_err(|e| Error::model(&shown, format!("cannot open the model directory: {e}"), MODEL_HINT))?;
+        let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = loaded.get(&canonical) {
+            return Ok(m.clone());
+        }
+        confine_candle_threads();
+        let model = Arc::new(Self::load_uncached(&canonical)?);
+        loaded.insert(canonical, model.clone());
+        Ok(model)
+    }
+
+    fn load_uncached(dir: &Path) -> Result<EmbeddingModel> {
+        let shown = dir.display().to_string();
+        let bad =
+            |what: &str, e: &dyn std::fmt::Display| Error::model(&shown, format!("{what}: {e}"), MODEL_HINT);
+        let read =
+            |name: &str| std::fs::read(dir.join(name)).map_err(|e| bad(&format!("cannot read {name}"), &e));
+        let config: Config = serde_json::from_slice(&read("config.json")?)
+            .map_err(|e| bad("config.json is not a BERT configuration", &e))?;
+        let weights = read("model.safetensors")?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+            .map_err(|e| bad("model.safetensors cannot be read", &e))?;
+        let bert = BertModel::load(vb, &config)
+            .map_err(|e| bad("model.safetensors does not hold the BERT weights config.json describes", &e))?;
+        let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
+            .map_err(|e| bad("tokenizer.json cannot be read", &e))?;
+        // Files saved by sentence-transformers often fix truncation and padding (all-MiniLM-L6-v2:
+        // 128); we truncate per measure and pad per batch ourselves.
+        tokenizer.with_padding(None);
+        tokenizer.with_truncation(None).map_err(|e| bad("tokenizer.json truncation cannot be reset", &e))?;
+        let probe =
+            tokenizer.encode("a", true).map_err(|e| bad("the tokenizer fails on a plain word", &e))?;
+        let mask = probe.get_special_tokens_mask();
+        let specials_before = mask.iter().take_while(|m| **m == 1).count();
+        let specials_after = mask.iter().rev().take_while(|m| **m == 1).count();
+        let special_ids: Vec<u32> =
+            probe.get_ids().iter().zip(mask).filter(|(_, m)| **m == 1).map(|(id, _)| *id).collect();
+        if specials_before + specials_after >= mask.len() {
+            return Err(bad("the tokenizer drops ordinary text", &"encoding 'a' gave only special tokens"));
+        }
+        Ok(EmbeddingModel {
+            dir: dir.to_path_buf(),
+            bert,
+            tokenizer,
+            special_ids,
+            specials_before,
+            specials_after,
+            pad_id: config.pad_token_id as u32,
+            max_positions: config.max_position_embeddings,
+        })
+    }
+
+    /// The canonical directory the model was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Token ids of `text` (trimmed of surrounding whitespace, as sentence-transformers
+    /// and bert-score do) with the model's special tokens, not truncated.
+    pub(crate) fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let e = self.tokenizer.encode(text.trim(), true).map_err(|e| {
+            Error::model(self.dir.display().to_string(), format!("the tokenizer failed: {e}"), "")
+        })?;
+        Ok(e.get_ids().to_vec())
+    }
+
+    /// `ids` cut to at most `max_len` tokens the way the tokenizers library truncates
+    /// a single sequence: text tokens are dropped from the end, special tokens kept.
+    pub(crate) fn truncate(&self, ids: &[u32], max_len: usize) -> Vec<u32> {
+        let max_len = max_len.min(self.max_positions);
+        if ids.len() <= max_len {
+            return ids.to_vec();
+        }
+        let keep_text = max_len.saturating_sub(self.specials_before + self.specials_after);
+        let mut out = ids[..self.specials_before + keep_text].to_vec();
+        out.extend_from_slice(&ids[ids.len() - self.specials_after..]);
+        out
+    }
+
+    /// Whether `id` is one of the special tokens the tokenizer adds.
+    pub(crate) fn is_special(&self, id: u32) -> bool {
+        self.special_ids.contains(&id)
+    }
+
+    /// Last-layer hidden states of each sequence, `(len, hidden)` each, computed in
+    /// batches of similar lengths. The result for a sequence does not depend on
+    /// which other sequences share its batch (padding is masked out).
+    pub(crate) fn last_layer(&self, seqs: &[Vec<u32>], batching: &Batching) -> Result<Vec<Tensor>> {
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        // Longest first, ties by position: deterministic, little padding.
+        order.sort_by(|a, b| seqs[*b].len().cmp(&seqs[*a].len()).then(a.cmp(b)));
+        let mut out: Vec<Option<Tensor>> = vec![None; seqs.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let longest = seqs[order[start]].len().max(1);
+            let by_tokens = (batching.max_tokens / longest).max(1);
+            let end = (start + batching.max_texts.max(1).min(by_tokens)).min(order.len());
+            let batch: Vec<&Vec<u32>> = order[start..end].iter().map(|i| &seqs[*i]).collect();
+            let states = self.forward(&batch).map_err(|e| self.failed(e))?;
+            for (row, i) in order[start..end].iter().enumerate() {
+                let len = seqs[*i].len();
+                let s = states.get(row).and_then(|t| t.narrow(0, 0, len)).map_err(|e| self.failed(e))?;
+                out[*i] = Some(s);
+            }
+            start = end;
+        }
+        out.into_iter()
+            .map(|t| t.ok_or_else(|| Error::Internal("a sequence was not embedded".into())))
+            .collect()
+    }
+
+    fn forward(&self, batch: &[&Vec<u32>]) -> candle_core::Result<Tensor> {
+        let width = batch.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(batch.len() * width);
+        let mut mask = Vec::with_capacity(batch.len() * width);
+        for s in batch {
+            ids.extend_from_slice(s);
+            ids.extend(std::iter::repeat_n(self.pad_id, width - s.len()));
+            mask.extend(std::iter::repeat_n(1u32, s.len()));
+            mask.extend(std::iter::repeat_n(0u32, width - s.len()));
+        }
+        let shape = (batch.len(), width);
+        let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
+        let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
+        let types = ids.zeros_like()?;
+        self.bert.forward(&ids, &types, Some(&mask))
+    }
+
+    fn failed(&self, e: candle_core::Error) -> Error {
+        Error::model(self.dir.display().to_string(), format!("the forward pass failed: {e}"), "")
+    }
+}
+
+/// Makes candle run its element-wise operations on the calling thread.
+///
+/// candle 0.11 runs large element-wise operations on a process-wide pool of
+/// spinning workers (`CANDLE_NUM_THREADS`, default: all physical cores) that
+/// serialises concurrent callers; prefroute parallelises over pairs on its own
+/// threads instead, which measured 15–30 % less CPU time on one thread and avoids
+/// the serialisation on several. The pool is sized from the environment when
+/// candle first uses it, so this must run before the first forward pass. A value
+/// the user set is kept.
+fn confine_candle_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // Called under the model-cache lock, before candle reads the variable. This is
+        // the process's only write to the environment from prefroute; Rust's own
+        // readers take the same lock as this write.
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
+/// How texts are grouped into forward passes. Results do not depend on it
+/// (up to float rounding, see `tests/embed_parity.rs`); speed and memory do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batching {
+    /// Most texts in one forward pass.
+    pub max_texts: usize,
+    /// Most tokens (texts × longest text, padding included) in one forward pass.
+    pub max_tokens: usize,
+    /// Pairs whose token states are held in memory at once.
+    pub pairs_per_chunk: usize,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        // Measured: small batches are fastest on the CPU (big attention tensors fall
+        // out of cache); 512 tokens lets a longest text go alone and short ones share.
+        Batching { max_texts: 4, max_tokens: 512, pairs_per_chunk: 32 }
+    }
+}
