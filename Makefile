@@ -59,8 +59,9 @@ venv-hosts:
 sqltest: $(addprefix sqltest-,$(HOSTS))
 
 # One run per host; each .test file runs in its own host subprocess.
-$(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs
-	$(PYTHON) tests/sqllogic.py -j 2 --python $(VENV)/duckdb-$*/bin/python --extension $(EXT) tests/sql
+$(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs model
+	$(PYTHON) tests/sqllogic.py -j 2 --python $(VENV)/duckdb-$*/bin/python --extension $(EXT) \
+	    --model-dir $(MODEL_DIR) tests/sql
 
 # The runner must be able to fail: wrong values, wrong messages, crashes.
 sqllogic-selftest: venvs

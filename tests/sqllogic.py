@@ -43,7 +43,11 @@ Guard: a `statement error` whose message says a Rust callback panicked or report
 fails unless the expected message names it: prefroute must never panic on user input.
 
 Substitutions in SQL: `__TEST_DIR__` is a fresh temporary directory per file;
-`__PREFROUTE_EXTENSION__` is the extension path.
+`__PREFROUTE_EXTENSION__` is the extension path; `__MODEL_DIR__` is the embedding model directory
+(--model-dir, default: env PREFROUTE_MODEL_DIR, else .cache/models/all-MiniLM-L6-v2 under the repository,
+where `make model` puts it). A record that names `__MODEL_DIR__` fails when that directory has no
+model. The hosts run without PREFROUTE_MODEL_DIR in their environment, so a test without `model_dir :=`
+sees no model whatever the caller's environment.
 """
 
 from __future__ import annotations
@@ -272,7 +276,7 @@ def emit(**event) -> None:
     print(json.dumps(event), flush=True)
 
 
-def worker(path: str, extension: str | None) -> int:
+def worker(path: str, extension: str | None, model_dir: str | None = None) -> int:
     try:
         with open(path, encoding="utf-8") as f:
             headers, records = parse(f.read())
@@ -286,7 +290,7 @@ def worker(path: str, extension: str | None) -> int:
     try:
         for rec in records:
             emit(event="start", line=rec.line)
-            problem = run_record(con, rec, extension, test_dir)
+            problem = run_record(con, rec, extension, test_dir, model_dir)
             if problem:
                 emit(event="fail", line=rec.line, sql=rec.sql, message=problem)
                 return 1
@@ -296,7 +300,12 @@ def worker(path: str, extension: str | None) -> int:
         shutil.rmtree(test_dir, ignore_errors=True)
 
 
-def run_record(con, rec: Record, extension: str | None, test_dir: str) -> str | None:
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODEL_DIR = os.path.join(REPO, ".cache", "models", "all-MiniLM-L6-v2")
+
+
+def run_record(con, rec: Record, extension: str | None, test_dir: str,
+               model_dir: str | None = None) -> str | None:
     """Runs one record; None on success, else what went wrong."""
     if rec.kind == "require":
         if rec.arg == "prefroute":
@@ -313,6 +322,11 @@ def run_record(con, rec: Record, extension: str | None, test_dir: str) -> str | 
     sql = rec.sql.replace("__TEST_DIR__", test_dir)
     if extension:
         sql = sql.replace("__PREFROUTE_EXTENSION__", extension)
+    if "__MODEL_DIR__" in sql:
+        model_dir = model_dir or DEFAULT_MODEL_DIR
+        if not os.path.isfile(os.path.join(model_dir, "config.json")):
+            return f"no embedding model in {model_dir} (run `make model`, or pass --model-dir)"
+        sql = sql.replace("__MODEL_DIR__", model_dir.replace("'", "''"))
     try:
         cur = con.execute(sql)
         if rec.kind == "query":
@@ -352,13 +366,17 @@ def sql_at(path: str, line: int) -> str:
     return next((r.sql or f"require {r.arg}" for r in records if r.line == line), "")
 
 
-def run_file(python: str, extension: str | None, path: str, timeout: float) -> Outcome:
+def run_file(python: str, extension: str | None, path: str, timeout: float,
+             model_dir: str | None = None) -> Outcome:
     cmd = [python, os.path.abspath(__file__), "--worker", path]
     if extension:
         cmd += ["--extension", extension]
+    if model_dir:
+        cmd += ["--model-dir", model_dir]
+    env = {k: v for k, v in os.environ.items() if k != "PREFROUTE_MODEL_DIR"}
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         last = last_started(out)
@@ -441,9 +459,9 @@ def host_version(python: str) -> str:
 
 
 def run_suite(python: str, extension: str | None, files: list[str], timeout: float, jobs: int,
-              quiet: bool = False) -> list[Outcome]:
+              quiet: bool = False, model_dir: str | None = None) -> list[Outcome]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(run_file, python, extension, f, timeout) for f in files]
+        futures = [pool.submit(run_file, python, extension, f, timeout, model_dir) for f in files]
         outcomes = []
         for fut in futures:  # in file order, whatever order they finish in
             o = fut.result()
@@ -549,13 +567,16 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable, help="host interpreter with the duckdb package")
     ap.add_argument("--extension", default=os.environ.get("PREFROUTE_EXTENSION"),
                     help="path of prefroute.duckdb_extension (default: env PREFROUTE_EXTENSION)")
+    ap.add_argument("--model-dir", default=os.environ.get("PREFROUTE_MODEL_DIR") or DEFAULT_MODEL_DIR,
+                    help="embedding model directory for __MODEL_DIR__ (default: env PREFROUTE_MODEL_DIR, "
+                         "else .cache/models/all-MiniLM-L6-v2)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per file (default 600)")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="files run in parallel (default 1)")
     ap.add_argument("--self-test", action="store_true", help="check that the runner detects failures")
     ap.add_argument("--worker", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        return worker(args.worker, args.extension)
+        return worker(args.worker, args.extension, args.model_dir)
     if args.self_test:
         print(f"sqllogic self-test, host duckdb {host_version(args.python)}")
         return self_test(args.python)
@@ -563,7 +584,8 @@ def main() -> int:
         ap.error("give test files or directories")
     files = collect(args.paths)
     print(f"host: duckdb {host_version(args.python)} ({args.python}); extension: {args.extension}", flush=True)
-    outcomes = run_suite(args.python, args.extension, files, args.timeout, args.jobs)
+    outcomes = run_suite(args.python, args.extension, files, args.timeout, args.jobs,
+                         model_dir=args.model_dir)
     passed = sum(o.ok for o in outcomes)
     failed = len(outcomes) - passed
     if not outcomes:

@@ -24,6 +24,9 @@ pub const MODEL_HINT: &str = "run `make model` in the prefroute repository (it p
      .cache/models/all-MiniLM-L6-v2), or pass any sentence-transformers directory with config.json, \
      model.safetensors and tokenizer.json";
 
+/// The files a model directory must hold.
+const MODEL_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
 /// A BERT encoder and its tokenizer, ready to embed texts.
 pub struct EmbeddingModel {
     dir: PathBuf,
@@ -61,6 +64,18 @@ impl EmbeddingModel {
         let canonical = dir
             .canonicalize()
             .map_err(|e| Error::model(&shown, format!("cannot open the model directory: {e}"), MODEL_HINT))?;
+        if !canonical.is_dir() {
+            return Err(Error::model(&shown, "this is a file, not a model directory", MODEL_HINT));
+        }
+        let missing: Vec<&str> =
+            MODEL_FILES.iter().copied().filter(|name| !canonical.join(name).is_file()).collect();
+        if !missing.is_empty() {
+            return Err(Error::model(
+                &shown,
+                format!("the directory has no {}", missing.join(", no ")),
+                MODEL_HINT,
+            ));
+        }
         let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = loaded.get(&canonical) {
             return Ok(m.clone());
