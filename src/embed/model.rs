@@ -236,12 +236,16 @@ pub struct Batching {
     pub max_tokens: usize,
     /// Pairs whose token states are held in memory at once.
     pub pairs_per_chunk: usize,
+    /// Reuse the BERTScore pass's states for the sentence embedding of a text that fits
+    /// in [`SENTENCE_MAX_TOKENS`](super::SENTENCE_MAX_TOKENS) (the input is the same); `false`
+    /// runs a second pass for every text (for benchmarks).
+    pub share_states: bool,
 }
 
 impl Default for Batching {
     fn default() -> Self {
         // Measured: small batches are fastest on the CPU (big attention tensors fall
         // out of cache); 512 tokens lets a longest text go alone and short ones share.
-        Batching { max_texts: 4, max_tokens: 512, pairs_per_chunk: 32 }
+        Batching { max_texts: 4, max_tokens: 512, pairs_per_chunk: 32, share_states: true }
     }
 }

@@ -55,8 +55,9 @@ impl EmbeddingModel {
         let states = self.last_layer(&long, batching)?;
         // A text that fits in the sentence-embedding length has the same input in both
         // passes, hence the same states: only longer texts need a second pass.
-        let short_idx: Vec<usize> =
-            (0..long.len()).filter(|i| long[*i].len() > SENTENCE_MAX_TOKENS).collect();
+        let short_idx: Vec<usize> = (0..long.len())
+            .filter(|i| !batching.share_states || long[*i].len() > SENTENCE_MAX_TOKENS)
+            .collect();
         let short_seqs: Vec<Vec<u32>> =
             short_idx.iter().map(|i| self.truncate(&long[*i], SENTENCE_MAX_TOKENS)).collect();
         let short_states = self.last_layer(&short_seqs, batching)?;
