@@ -215,7 +215,8 @@ fn fill<S: ParallelScan>(
     loop {
         if let Some((block, offset)) = &mut local.pending {
             if *offset < block.len() {
-                // SAFETY: `output` is DuckDB's chunk for this call.
+                // SAFETY: a getter of DuckDB's constant vector size (the capacity
+                // of `output`); the C API is initialised, as DuckDB is calling us.
                 let capacity = unsafe { ffi::duckdb_vector_size() } as usize;
                 let n = (block.len() - *offset).min(capacity);
                 write_text(block, *offset, n, output, S::NAME)?;
