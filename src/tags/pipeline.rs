@@ -294,10 +294,12 @@ impl TagStream {
         let threads = self.opts.threads.max(1);
         let done = map_ordered(&items, threads, |(first, b)| tag_batch(ds, b, *first, inputs, lengths, df))?;
         // Per-window measures that need a whole window at once (e.g. model
-        // embeddings) belong here, between tagging and the tags' assignment.
+        // embeddings) belong here, between the measures and the tags.
+        let mut rows: Vec<InstanceTags> = done.into_iter().flatten().collect();
+        assign_tags(&mut rows, self.next_row, lengths);
         self.next_row = first;
         self.window += 1;
-        Ok(Some(done.into_iter().flatten().collect()))
+        Ok(Some(rows))
     }
 
     fn changed(&self, what: String) -> Error {
@@ -533,7 +535,7 @@ fn measure_batch(
 }
 
 /// Second pass over one batch, whose first row is row `first` of the input:
-/// every value of every row, with the first pass's lengths, and its tags.
+/// every value of every row, with the first pass's lengths (tags come after).
 fn tag_batch(
     ds: &Dataset,
     b: &InstanceBatch,
@@ -557,19 +559,6 @@ fn tag_batch(
             fill(m::ENTITY_SIM, &mut measures, &mut origin, entity_jaccard(a, bb));
         }
         let (descriptive, descriptive_origin) = descriptive_of(prompt, i, &descriptive_cols, inputs);
-        let mut tags = TagSet::EMPTY;
-        for (k, v) in measures.iter().enumerate() {
-            let bin = match LENGTH_MEASURES.iter().position(|l| *l == k) {
-                Some(j) => lengths.bin_of(row, j),
-                None => v.and_then(bin_of),
-            };
-            if let Some(bin) = bin {
-                tags.insert(k * 3 + bin);
-            }
-        }
-        for t in descriptive_tags(&descriptive) {
-            tags.insert(t);
-        }
         out.push(InstanceTags {
             id: b.ids[i].clone(),
             measures,
@@ -582,7 +571,7 @@ fn tag_batch(
             ai_pref: b.ai_pref[i],
             chars_a: a.chars().count(),
             chars_b: bb.chars().count(),
-            tags,
+            tags: TagSet::EMPTY,
         });
     }
     Ok(out)
@@ -632,6 +621,28 @@ fn descriptive_of(
         }
     }
     (d, origin)
+}
+
+/// Fills the tags of `rows` (rows `first..` of the input): measures by their
+/// bins, length measures by the first pass's percentile-rank bins, and the
+/// descriptive fields.
+fn assign_tags(rows: &mut [InstanceTags], first: usize, lengths: &LengthTable) {
+    for (i, row) in rows.iter_mut().enumerate() {
+        let mut tags = TagSet::EMPTY;
+        for (k, v) in row.measures.iter().enumerate() {
+            let bin = match LENGTH_MEASURES.iter().position(|l| *l == k) {
+                Some(j) => lengths.bin_of(first + i, j),
+                None => v.and_then(bin_of),
+            };
+            if let Some(bin) = bin {
+                tags.insert(k * 3 + bin);
+            }
+        }
+        for t in descriptive_tags(&row.descriptive) {
+            tags.insert(t);
+        }
+        row.tags = tags;
+    }
 }
 
 /// The descriptive tags of a set of field values (SPEC §2.4 membership rules:
