@@ -9,7 +9,7 @@ use crate::analysis::{
     judge_agreement, slices_all, slices_by_tag, slices_by_value, PairLabels, DEFAULT_MIN_N,
 };
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
-use crate::tags::pipeline::{tag_dataset, InputColumns, TagOptions};
+use crate::tags::pipeline::{tag_rows, InputColumns, TagOptions};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::Mutex;
@@ -158,7 +158,7 @@ fn run(bind: Bind) -> crate::Result<Vec<Block>> {
         By::Column => slices_by_value(&values),
         By::Tag(input) => {
             let (inputs, options, ds) = input.as_ref();
-            let tagged = tag_dataset(ds, inputs, options)?;
+            let tagged = tag_rows(ds, inputs, options)?;
             slices_by_tag(&tagged.iter().map(|r| r.tags).collect::<Vec<_>>())
         }
     };

@@ -6,7 +6,7 @@ use super::tagging::{open_for_tagging, tag_options};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
 use crate::ppm::{resolve_model, Model};
 use crate::route::{Budget, Strategy, PAPER_N_SIMULATIONS};
-use crate::tags::pipeline::{tag_dataset, InputColumns, InstanceTags, TagOptions};
+use crate::tags::pipeline::{tag_rows, InputColumns, TagOptions, TaggedRow};
 use crate::tags::TagMatrix;
 use std::sync::Arc;
 
@@ -27,9 +27,9 @@ impl TaggedInput {
         Ok(TaggedInput { dataset, inputs, options })
     }
 
-    /// Tags every instance.
-    pub fn tag(&self) -> crate::Result<Vec<InstanceTags>> {
-        tag_dataset(&self.dataset, &self.inputs, &self.options)
+    /// Tags every instance (ids, labels and tag sets only).
+    pub fn tag(&self) -> crate::Result<Vec<TaggedRow>> {
+        tag_rows(&self.dataset, &self.inputs, &self.options)
     }
 
     /// Also reads `column` (for `routed :=` and similar per-row inputs).
@@ -76,7 +76,7 @@ impl TaggedInput {
 }
 
 /// The tag matrix of tagged rows.
-pub fn matrix(rows: &[InstanceTags]) -> TagMatrix {
+pub fn matrix(rows: &[TaggedRow]) -> TagMatrix {
     TagMatrix::new(rows.iter().map(|r| r.tags).collect())
 }
 

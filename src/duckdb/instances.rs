@@ -1,12 +1,14 @@
-//! `pref_instances(path, …)`: the dataset as prefroute reads it.
+//! `pref_instances(path, …)`: the dataset as prefroute reads it, scanned in
+//! parallel over its row groups (see [`super::raw_scan`] for the threading and
+//! the row order).
 
-use super::args::{named, Args, MAPPING_PARAMS};
-use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
-use super::{declare, fail};
-use crate::data::{Dataset, Unit, UnitReader, DEFAULT_BATCH_ROWS};
-use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
-use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use std::sync::Mutex;
+use super::args::{Args, ParamType, MAPPING_PARAMS};
+use super::declare;
+use super::fail;
+use super::output::{Block, ColType, Column};
+use super::raw_scan::ParallelScan;
+use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use duckdb::vtab::BindInfo;
 
 const NAME: &str = "pref_instances";
 const COLUMNS: [(&str, ColType); 6] = [
@@ -18,89 +20,63 @@ const COLUMNS: [(&str, ColType); 6] = [
     ("ai_pref", ColType::Varchar),
 ];
 
-pub struct PrefInstances;
-
-pub struct Bind {
+/// The bind data: the opened dataset, its units (row groups) and DuckDB's thread setting.
+pub struct PrefInstances {
     dataset: Dataset,
+    units: Vec<Unit>,
+    threads: usize,
 }
 
-impl VTab for PrefInstances {
-    type BindData = Bind;
-    type InitData = Mutex<Emitter>;
+impl ParallelScan for PrefInstances {
+    type Reader = UnitReader;
+    const NAME: &'static str = NAME;
 
-    fn bind(bind: &BindInfo) -> Result<Bind, Box<dyn std::error::Error>> {
+    fn parameters() -> Vec<ParamType> {
+        vec![ParamType::Varchar]
+    }
+
+    fn named_parameters() -> Vec<(&'static str, ParamType)> {
+        MAPPING_PARAMS.to_vec()
+    }
+
+    fn bind(bind: &BindInfo) -> Result<Self, String> {
         let args = Args::new(NAME, bind);
         let path = args.positional_text(0, "the path")?;
         let dataset = Dataset::open(&path, &args.overrides()?, &[]).map_err(|e| fail(NAME, e))?;
         declare(bind, &COLUMNS);
         bind.set_cardinality(dataset.num_rows(), true);
-        Ok(Bind { dataset })
+        let units = dataset.units();
+        Ok(PrefInstances { dataset, units, threads: args.threads() })
     }
 
-    fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {
-        // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
-        let bind = unsafe { &*init.get_bind_data::<Bind>() };
-        init.set_max_threads(1);
-        let units = bind.dataset.units();
-        Ok(Mutex::new(Emitter::new(Box::new(Source {
-            dataset: bind.dataset.clone(),
-            units,
-            next: 0,
-            reader: None,
-        }))))
+    fn units(&self) -> usize {
+        self.units.len()
     }
 
-    fn func(
-        func: &TableFunctionInfo<Self>,
-        output: &mut DataChunkHandle,
-    ) -> Result<(), Box<dyn std::error::Error>> {
-        emit(NAME, func.get_init_data(), output)
+    fn max_threads(&self) -> usize {
+        self.threads
     }
 
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![LogicalTypeId::Varchar.into()])
+    fn open(&self, unit: usize) -> Result<UnitReader, String> {
+        let unit = self.units.get(unit).ok_or_else(|| format!("{NAME}: internal error: no unit {unit}"))?;
+        self.dataset.read_unit(unit, DEFAULT_BATCH_ROWS).map_err(|e| fail(NAME, e))
     }
 
-    fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        named(&MAPPING_PARAMS)
-    }
-}
-
-/// Streams the dataset unit by unit, batch by batch, in row order.
-struct Source {
-    dataset: Dataset,
-    units: Vec<Unit>,
-    next: usize,
-    reader: Option<UnitReader>,
-}
-
-impl BlockSource for Source {
-    fn next_block(&mut self) -> Result<Option<Block>, String> {
-        loop {
-            if let Some(reader) = &mut self.reader {
-                if let Some(batch) = reader.next() {
-                    let b = batch.map_err(|e| fail(NAME, e))?;
-                    let label = |v: Vec<Option<crate::data::Label>>| {
-                        Column::Text(v.into_iter().map(|l| l.map(|l| l.as_str().to_string())).collect())
-                    };
-                    return Ok(Some(Block {
-                        columns: vec![
-                            Column::Text(b.ids.into_iter().map(Some).collect()),
-                            Column::Text(b.prompt),
-                            Column::Text(b.completion_a),
-                            Column::Text(b.completion_b),
-                            label(b.human_pref),
-                            label(b.ai_pref),
-                        ],
-                    }));
-                }
-            }
-            if self.next >= self.units.len() {
-                return Ok(None);
-            }
-            let unit = &self.units[self.next];
-            self.next += 1;
-            self.reader = Some(self.dataset.read_unit(unit, DEFAULT_BATCH_ROWS).map_err(|e| fail(NAME, e))?);
-        }
+    fn next_block(&self, reader: &mut UnitReader) -> Result<Option<Block>, String> {
+        let Some(batch) = reader.next() else { return Ok(None) };
+        let b = batch.map_err(|e| fail(NAME, e))?;
+        let label = |v: Vec<Option<Label>>| {
+            Column::Text(v.into_iter().map(|l| l.map(|l| l.as_str().to_string())).collect())
+        };
+        Ok(Some(Block {
+            columns: vec![
+                Column::Text(b.ids.into_iter().map(Some).collect()),
+                Column::Text(b.prompt),
+                Column::Text(b.completion_a),
+                Column::Text(b.completion_b),
+                label(b.human_pref),
+                label(b.ai_pref),
+            ],
+        }))
     }
 }

@@ -2,12 +2,12 @@
 //! of every instance.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::output::{emit, Block, BlockSource, ColType, Column, Emitter, VECTOR_SIZE};
+use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
 use crate::data::Dataset;
 use crate::embed::{model_dir_from_env, EmbeddingModel};
 use crate::tags::pipeline::{
-    tag_dataset, InputColumns, InstanceTags, Origin, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
+    InputColumns, InstanceTags, Origin, TagOptions, TagStream, DESCRIPTIVE_FIELDS, MEASURES,
 };
 use crate::tags::TokenizerKind;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -83,6 +83,7 @@ pub(super) fn tag_options(args: &Args) -> Result<TagOptions, String> {
         tfidf: args.bool("tfidf")?.unwrap_or(true),
         recompute: args.bool("recompute")?.unwrap_or(false),
         model,
+        ..TagOptions::default()
     })
 }
 
@@ -122,10 +123,9 @@ impl VTab for TagInstances {
         // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
         let bind = unsafe { &*init.get_bind_data::<Bind>() };
         init.set_max_threads(1);
-        let source = Lazy {
+        let source = Streamed {
             work: Some((bind.dataset.clone(), bind.inputs.clone(), bind.options.clone())),
-            rows: Vec::new(),
-            next: 0,
+            stream: None,
         };
         Ok(Mutex::new(Emitter::new(Box::new(source))))
     }
@@ -148,25 +148,26 @@ impl VTab for TagInstances {
     }
 }
 
-/// Tags the whole dataset on the first call, then yields the rows in order.
-struct Lazy {
+/// Runs the first tagging pass on the first call, then yields the tagged rows
+/// one window at a time: only one window of rows is in memory at once.
+struct Streamed {
     work: Option<(Dataset, InputColumns, TagOptions)>,
-    rows: Vec<InstanceTags>,
-    next: usize,
+    stream: Option<TagStream>,
 }
 
-impl BlockSource for Lazy {
+impl BlockSource for Streamed {
     fn next_block(&mut self) -> Result<Option<Block>, String> {
         if let Some((ds, inputs, options)) = self.work.take() {
-            self.rows = tag_dataset(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?;
+            self.stream = Some(TagStream::new(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?);
         }
-        if self.next >= self.rows.len() {
-            return Ok(None);
+        let Some(stream) = &mut self.stream else { return Ok(None) };
+        match stream.next_window().map_err(|e| fail(NAME, e))? {
+            Some(rows) => Ok(Some(rows_block(&rows))),
+            None => {
+                self.stream = None; // frees the first pass's arrays
+                Ok(None)
+            }
         }
-        let end = (self.next + VECTOR_SIZE).min(self.rows.len());
-        let block = rows_block(&self.rows[self.next..end]);
-        self.next = end;
-        Ok(Some(block))
     }
 }
 
