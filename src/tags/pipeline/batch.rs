@@ -1,0 +1,318 @@
+//! What tagging does to one batch of rows: the per-row measures and
+//! descriptive fields (with their origins), the window-wide embedding measures,
+//! and the tags that follow from them.
+
+use super::stream::LengthTable;
+use super::{m, InputColumns, InstanceTags, Origin, TagOptions, LENGTH_MEASURES};
+use crate::data::{Dataset, ExtraColumn, InstanceBatch};
+use crate::embed::{bertscore_length, Batching, EmbeddingModel};
+use crate::error::{Error, Result};
+use crate::parallel::map_ordered;
+use crate::tags::bins::bin_of;
+use crate::tags::descriptive::{describe, Descriptive};
+use crate::tags::entities::entity_jaccard;
+use crate::tags::rouge::rouge_scores;
+use crate::tags::tfidf::DocumentFrequencies;
+use crate::tags::tokens::token_count;
+use crate::tags::{tag_index, TagSet, N_TAGS};
+
+fn required_text<'a>(ds: &Dataset, b: &'a InstanceBatch, i: usize, which: &str) -> Result<&'a str> {
+    let col = match which {
+        "prompt" => &b.prompt,
+        "completion_a" => &b.completion_a,
+        _ => &b.completion_b,
+    };
+    col[i].as_deref().ok_or_else(|| Error::Value {
+        path: ds.pattern.clone(),
+        column: ds.mapping.column(field_of(which)).unwrap_or(which).to_string(),
+        id: b.ids[i].clone(),
+        value: "NULL".into(),
+        message: format!("the {which} is NULL, so the instance cannot be tagged"),
+        hint: "fill it (an empty string is a valid text) or remove the row from the input".into(),
+    })
+}
+
+fn field_of(which: &str) -> crate::data::Field {
+    use crate::data::Field;
+    match which {
+        "prompt" => Field::Prompt,
+        "completion_a" => Field::CompletionA,
+        _ => Field::CompletionB,
+    }
+}
+
+/// The texts of row `i`; each is required.
+fn texts<'a>(ds: &Dataset, b: &'a InstanceBatch, i: usize) -> Result<(&'a str, &'a str, &'a str)> {
+    Ok((
+        required_text(ds, b, i, "prompt")?,
+        required_text(ds, b, i, "completion_a")?,
+        required_text(ds, b, i, "completion_b")?,
+    ))
+}
+
+/// A batch's pass-through columns: (measure index, column), then (descriptive field index, column).
+type InputCols<'a> = (Vec<(usize, &'a ExtraColumn)>, Vec<(usize, &'a ExtraColumn)>);
+
+fn input_columns<'a>(b: &'a InstanceBatch, inputs: &InputColumns) -> InputCols<'a> {
+    let measure_cols: Vec<(usize, &ExtraColumn)> =
+        (0..9).filter(|k| inputs.measures[*k]).zip(b.extras.iter()).collect();
+    let descriptive_cols =
+        (0..8).filter(|k| inputs.descriptive[*k]).zip(b.extras.iter().skip(measure_cols.len())).collect();
+    (measure_cols, descriptive_cols)
+}
+
+/// The measures of row `i` passed through from the input (NULL = missing).
+fn passed_through(i: usize, cols: &[(usize, &ExtraColumn)]) -> ([Option<f64>; 9], [Origin; 9]) {
+    let mut measures = [None; 9];
+    let mut origin = [Origin::Missing; 9];
+    for (k, col) in cols {
+        if let ExtraColumn::Float(v) = col {
+            if let Some(x) = v[i] {
+                measures[*k] = Some(x);
+                origin[*k] = Origin::Input;
+            }
+        }
+    }
+    (measures, origin)
+}
+
+/// Sets measure `k` to the computed `v` unless the input gave it.
+fn fill(k: usize, measures: &mut [Option<f64>; 9], origin: &mut [Origin; 9], v: f64) {
+    if origin[k] == Origin::Missing {
+        measures[k] = Some(v);
+        origin[k] = Origin::Computed;
+    }
+}
+
+/// First pass over one batch: the four length measures of each row (in
+/// [`LENGTH_MEASURES`] order; token counts unless passed through) and the
+/// batch's TF-IDF document frequencies. Fails on the first NULL text.
+pub(super) fn measure_batch(
+    ds: &Dataset,
+    b: &InstanceBatch,
+    inputs: &InputColumns,
+    opts: &TagOptions,
+) -> Result<(Vec<[f64; 4]>, Option<DocumentFrequencies>)> {
+    let (measure_cols, _) = input_columns(b, inputs);
+    let mut df = opts.tfidf.then(DocumentFrequencies::new);
+    let mut out = Vec::with_capacity(b.len());
+    for i in 0..b.len() {
+        let (prompt, a, bb) = texts(ds, b, i)?;
+        if let Some(df) = &mut df {
+            df.add_document(a);
+            df.add_document(bb);
+        }
+        let (mut measures, mut origin) = passed_through(i, &measure_cols);
+        if LENGTH_MEASURES.iter().any(|k| origin[*k] == Origin::Missing) {
+            let (ta, tb) = (token_count(a, opts.tokenizer) as f64, token_count(bb, opts.tokenizer) as f64);
+            if origin[m::PROMPT_LEN] == Origin::Missing {
+                fill(m::PROMPT_LEN, &mut measures, &mut origin, token_count(prompt, opts.tokenizer) as f64);
+            }
+            fill(m::LEN_SHORTER, &mut measures, &mut origin, ta.min(tb));
+            fill(m::LEN_LONGER, &mut measures, &mut origin, ta.max(tb));
+            fill(m::TOKEN_LEN_DIFF, &mut measures, &mut origin, (ta - tb).abs());
+        }
+        // Every length measure is now passed through or computed.
+        out.push(LENGTH_MEASURES.map(|k| measures[k].unwrap_or(f64::NAN)));
+    }
+    Ok((out, df))
+}
+
+/// Second pass over one batch, whose first row is row `first` of the input:
+/// every value of every row, with the first pass's lengths (tags come after).
+pub(super) fn tag_batch(
+    ds: &Dataset,
+    b: &InstanceBatch,
+    first: usize,
+    inputs: &InputColumns,
+    lengths: &LengthTable,
+    df: Option<&DocumentFrequencies>,
+) -> Result<Vec<InstanceTags>> {
+    let mut out = Vec::with_capacity(b.len());
+    let (measure_cols, descriptive_cols) = input_columns(b, inputs);
+    for i in 0..b.len() {
+        let (prompt, a, bb) = texts(ds, b, i)?;
+        let row = first + i;
+        let (mut measures, mut origin) = passed_through(i, &measure_cols);
+        for (j, k) in LENGTH_MEASURES.iter().enumerate() {
+            fill(*k, &mut measures, &mut origin, lengths.value(row, j));
+        }
+        let rouge = rouge_scores(a, bb);
+        fill(m::ROUGE, &mut measures, &mut origin, rouge.rouge1);
+        if origin[m::ENTITY_SIM] == Origin::Missing {
+            fill(m::ENTITY_SIM, &mut measures, &mut origin, entity_jaccard(a, bb));
+        }
+        let (descriptive, descriptive_origin) = descriptive_of(prompt, i, &descriptive_cols, inputs);
+        out.push(InstanceTags {
+            id: b.ids[i].clone(),
+            measures,
+            measure_origin: origin,
+            rouge_l: Some(rouge.rouge_l),
+            tfidf_cosine: df.map(|df| df.cosine(a, bb)),
+            descriptive,
+            descriptive_origin,
+            human_pref: b.human_pref[i],
+            ai_pref: b.ai_pref[i],
+            chars_a: a.chars().count(),
+            chars_b: bb.chars().count(),
+            tags: TagSet::EMPTY,
+        });
+    }
+    Ok(out)
+}
+
+const EMBEDDING_MEASURES: [usize; 3] = [m::BERTSCORE, m::BERTSCORE_LENGTH, m::COSINE_SIM];
+
+/// Pairs per unit of embedding work: small enough to spread a window over the
+/// threads, large enough to batch texts of similar length.
+const EMBED_CHUNK_PAIRS: usize = 16;
+
+/// Fills the embedding measures still missing in the rows of a window of batches
+/// (`tagged[i]` holds the rows of `batches[i]`), over `threads` threads.
+///
+/// Work is cut into chunks inside each batch, and batches are the same whatever
+/// the thread count, so every pair is computed with the same batch-mates and the
+/// values do not depend on `threads`. `bertscore_length` uses the row's
+/// `bertscore`, whether computed or from the input.
+pub(super) fn embedding_measures(
+    model: &EmbeddingModel,
+    batches: &[InstanceBatch],
+    tagged: &mut [Vec<InstanceTags>],
+    threads: usize,
+) -> Result<()> {
+    let missing = |r: &InstanceTags, k: usize| r.measure_origin[k] == Origin::Missing;
+    let mut chunks: Vec<Vec<(usize, usize, &str, &str)>> = Vec::new();
+    for (bi, rows) in tagged.iter().enumerate() {
+        let b = &batches[bi];
+        let mut want = Vec::new();
+        for (ri, row) in rows.iter().enumerate() {
+            if !EMBEDDING_MEASURES.iter().any(|k| missing(row, *k)) {
+                continue;
+            }
+            // Tagging has already rejected NULL completions.
+            if let (Some(a), Some(bb)) = (b.completion_a[ri].as_deref(), b.completion_b[ri].as_deref()) {
+                want.push((bi, ri, a, bb));
+            }
+        }
+        chunks.extend(want.chunks(EMBED_CHUNK_PAIRS).map(<[_]>::to_vec));
+    }
+    let scores = map_ordered(&chunks, threads, |c| {
+        let pairs: Vec<(&str, &str)> = c.iter().map(|x| (x.2, x.3)).collect();
+        model.score_pairs(&pairs, &Batching::default())
+    })?;
+    for (chunk, scores) in chunks.iter().zip(scores) {
+        for (&(bi, ri, a, b), s) in chunk.iter().zip(scores) {
+            let row = &mut tagged[bi][ri];
+            for (k, v) in [(m::COSINE_SIM, s.cosine), (m::BERTSCORE, s.f1)] {
+                if missing(row, k) {
+                    row.measures[k] = Some(v);
+                    row.measure_origin[k] = Origin::Computed;
+                }
+            }
+            if let (true, Some(f1)) = (missing(row, m::BERTSCORE_LENGTH), row.measures[m::BERTSCORE]) {
+                row.measures[m::BERTSCORE_LENGTH] = Some(bertscore_length(f1, a, b));
+                row.measure_origin[m::BERTSCORE_LENGTH] = Origin::Computed;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn descriptive_of(
+    prompt: &str,
+    i: usize,
+    cols: &[(usize, &ExtraColumn)],
+    inputs: &InputColumns,
+) -> (Descriptive, [Origin; 8]) {
+    let mut d = if inputs.any_descriptive_missing() { describe(prompt) } else { Descriptive::default() };
+    let mut origin = [Origin::Computed; 8];
+    for (k, col) in cols {
+        origin[*k] = Origin::Input;
+        let list = |c: &ExtraColumn| match c {
+            ExtraColumn::TextList(v) => v[i].clone(),
+            _ => None,
+        };
+        let text = |c: &ExtraColumn| match c {
+            ExtraColumn::Text(v) => v[i].clone(),
+            _ => None,
+        };
+        // SPEC §8.7: NULL is "no value" — an empty list or no scalar.
+        let null = match *k {
+            0 => list(col).map(|v| d.subject_of_expertise = v).is_none(),
+            1 => list(col).map(|v| d.languages = v).is_none(),
+            2 => text(col).map(|v| d.expertise_level = Some(v)).is_none(),
+            3 => text(col).map(|v| d.open_endedness = Some(v)).is_none(),
+            4 => text(col).map(|v| d.safety_concern = Some(v)).is_none(),
+            5 => text(col).map(|v| d.complexity_of_intents = Some(v)).is_none(),
+            6 => list(col).map(|v| d.type_of_in_context_material = v).is_none(),
+            _ => list(col).map(|v| d.format_constraints = v).is_none(),
+        };
+        if null {
+            origin[*k] = Origin::Missing;
+            match *k {
+                0 => d.subject_of_expertise.clear(),
+                1 => d.languages.clear(),
+                2 => d.expertise_level = None,
+                3 => d.open_endedness = None,
+                4 => d.safety_concern = None,
+                5 => d.complexity_of_intents = None,
+                6 => d.type_of_in_context_material.clear(),
+                _ => d.format_constraints.clear(),
+            }
+        }
+    }
+    (d, origin)
+}
+
+/// Fills the tags of `rows` (rows `first..` of the input): measures by their
+/// bins, length measures by the first pass's percentile-rank bins, and the
+/// descriptive fields.
+pub(super) fn assign_tags(rows: &mut [InstanceTags], first: usize, lengths: &LengthTable) {
+    for (i, row) in rows.iter_mut().enumerate() {
+        let mut tags = TagSet::EMPTY;
+        for (k, v) in row.measures.iter().enumerate() {
+            let bin = match LENGTH_MEASURES.iter().position(|l| *l == k) {
+                Some(j) => lengths.bin_of(first + i, j),
+                None => v.and_then(bin_of),
+            };
+            if let Some(bin) = bin {
+                tags.insert(k * 3 + bin);
+            }
+        }
+        for t in descriptive_tags(&row.descriptive) {
+            tags.insert(t);
+        }
+        row.tags = tags;
+    }
+}
+
+/// The descriptive tags of a set of field values (SPEC §2.4 membership rules:
+/// exact list membership, exact scalar equality, non-empty open sets).
+pub fn descriptive_tags(d: &Descriptive) -> Vec<usize> {
+    let mut out = Vec::new();
+    let closed = |field: &str, v: &str| {
+        tag_index(&format!("analyzer_closed_set::feature_name={field}|constraints={v}"))
+    };
+    let scalar =
+        |field: &str, v: &str| tag_index(&format!("analyzer_scalar::feature_name={field}|value={v}"));
+    out.extend(d.subject_of_expertise.iter().filter_map(|v| closed("subject_of_expertise", v)));
+    out.extend(d.languages.iter().filter_map(|v| closed("languages", v)));
+    for (field, v) in [
+        ("expertise_level", &d.expertise_level),
+        ("open_endedness", &d.open_endedness),
+        ("safety_concern", &d.safety_concern),
+        ("complexity_of_intents", &d.complexity_of_intents),
+    ] {
+        out.extend(v.as_deref().and_then(|v| scalar(field, v)));
+    }
+    if !d.type_of_in_context_material.is_empty() {
+        out.extend(tag_index(
+            "analyzer_open_set::feature_name=type_of_in_context_material|check_for_existence=1",
+        ));
+    }
+    if !d.format_constraints.is_empty() {
+        out.extend(tag_index("analyzer_open_set::feature_name=format_constraints|check_for_existence=1"));
+    }
+    debug_assert!(out.iter().all(|t| *t < N_TAGS));
+    out
+}

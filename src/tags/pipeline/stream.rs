@@ -1,0 +1,252 @@
+//! The two passes of tagging: [`TagStream::new`] reads the whole input for the
+//! values that need all of it, [`TagStream::next_window`] reads it again and
+//! tags one window of batches at a time.
+
+use super::batch::{assign_tags, embedding_measures, measure_batch, tag_batch};
+use super::{InputColumns, InstanceTags, TagOptions, LENGTH_MEASURES};
+use crate::data::{Dataset, InstanceBatch, Unit, UnitReader};
+use crate::error::{Error, Result};
+use crate::parallel::map_ordered;
+use crate::tags::bins::{bin_of, percentile_ranks};
+use crate::tags::tfidf::DocumentFrequencies;
+use std::hash::{Hash, Hasher};
+
+/// Tagging as a stream of windows, in input order, with memory bounded by one
+/// window plus a few dozen bytes per row.
+///
+/// [`TagStream::new`] runs the first pass: the values that need the whole input
+/// (the four length measures, binned by percentile rank over all rows, and the
+/// TF-IDF document frequencies). [`TagStream::next_window`] then reads the input
+/// again, a window of batches at a time, and tags each window in parallel.
+pub struct TagStream {
+    ds: Dataset,
+    inputs: InputColumns,
+    opts: TagOptions,
+    lengths: LengthTable,
+    df: Option<DocumentFrequencies>,
+    /// Fingerprint of each first-pass window, to detect an input that changed since.
+    fingerprints: Vec<u64>,
+    windows: Windows,
+    /// Rows handed out so far (= input index of the next row).
+    next_row: usize,
+    window: usize,
+}
+
+impl TagStream {
+    /// Runs the first pass over `ds` (opened as for [`tag_dataset`]).
+    pub fn new(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Result<TagStream> {
+        let threads = opts.threads.max(1);
+        let mut lengths = LengthTable::new(inputs);
+        let mut df = opts.tfidf.then(DocumentFrequencies::new);
+        let mut fingerprints = Vec::new();
+        let mut windows = Windows::new(ds, threads, opts.batch_rows);
+        while let Some(batches) = windows.next_window()? {
+            fingerprints.push(fingerprint(&batches));
+            let done = map_ordered(&batches, threads, |b| measure_batch(ds, b, inputs, opts))?;
+            for (part, part_df) in done {
+                lengths.extend(part);
+                if let (Some(df), Some(d)) = (&mut df, part_df) {
+                    df.merge(d);
+                }
+            }
+        }
+        lengths.bin();
+        Ok(TagStream {
+            ds: ds.clone(),
+            inputs: inputs.clone(),
+            opts: opts.clone(),
+            lengths,
+            df,
+            fingerprints,
+            windows: Windows::new(ds, threads, opts.batch_rows),
+            next_row: 0,
+            window: 0,
+        })
+    }
+
+    /// Number of rows the first pass read.
+    pub fn num_rows(&self) -> usize {
+        self.lengths.len()
+    }
+
+    /// Largest number of rows [`next_window`](Self::next_window) yields at once.
+    pub fn max_window_rows(&self) -> usize {
+        self.windows.size * self.opts.batch_rows.max(1)
+    }
+
+    /// The next window of tagged rows, in input order; `None` after the last.
+    /// Fails if the input changed since the first pass.
+    pub fn next_window(&mut self) -> Result<Option<Vec<InstanceTags>>> {
+        let Some(batches) = self.windows.next_window()? else {
+            if self.next_row != self.lengths.len() {
+                return Err(self.changed(format!(
+                    "the second read ended after {} rows, the first read {}",
+                    self.next_row,
+                    self.lengths.len()
+                )));
+            }
+            return Ok(None);
+        };
+        if self.fingerprints.get(self.window) != Some(&fingerprint(&batches)) {
+            return Err(
+                self.changed(format!("the rows from row {} on differ between the two reads", self.next_row))
+            );
+        }
+        let mut items = Vec::with_capacity(batches.len());
+        let mut first = self.next_row;
+        for b in &batches {
+            items.push((first, b));
+            first += b.len();
+        }
+        if first > self.lengths.len() {
+            return Err(self.changed(format!(
+                "the second read has more than the {} rows of the first",
+                self.lengths.len()
+            )));
+        }
+        let (ds, inputs) = (&self.ds, &self.inputs);
+        let (lengths, df) = (&self.lengths, self.df.as_ref());
+        let threads = self.opts.threads.max(1);
+        let mut done =
+            map_ordered(&items, threads, |(first, b)| tag_batch(ds, b, *first, inputs, lengths, df))?;
+        // Measures that need the whole window (model embeddings, batched across
+        // rows), between the per-row measures and the tags.
+        if let Some(model) = &self.opts.model {
+            embedding_measures(model, &batches, &mut done, threads)?;
+        }
+        let mut rows: Vec<InstanceTags> = done.into_iter().flatten().collect();
+        assign_tags(&mut rows, self.next_row, lengths);
+        self.next_row = first;
+        self.window += 1;
+        Ok(Some(rows))
+    }
+
+    fn changed(&self, what: String) -> Error {
+        Error::file(
+            &self.ds.pattern,
+            format!("the input changed while it was being tagged: {what}"),
+            "do not rewrite the file while a query reads it; run the query again",
+        )
+    }
+}
+
+/// Rows per batch when tagging: small enough to spread a one-row-group file over threads.
+pub const TAG_BATCH_ROWS: usize = 256;
+
+/// Batches per thread in a window: enough to balance uneven batches.
+pub(super) const BATCHES_PER_THREAD: usize = 4;
+
+/// Reads a dataset in order, a window of batches (a few per thread) at a time.
+struct Windows {
+    ds: Dataset,
+    units: std::vec::IntoIter<Unit>,
+    reader: Option<UnitReader>,
+    /// Batches per window.
+    size: usize,
+    batch_rows: usize,
+}
+
+impl Windows {
+    fn new(ds: &Dataset, threads: usize, batch_rows: usize) -> Windows {
+        Windows {
+            ds: ds.clone(),
+            units: ds.units().into_iter(),
+            reader: None,
+            size: threads * BATCHES_PER_THREAD,
+            batch_rows: batch_rows.max(1),
+        }
+    }
+
+    /// The next window (never empty), or `None` at the end of the input.
+    fn next_window(&mut self) -> Result<Option<Vec<InstanceBatch>>> {
+        let mut window = Vec::with_capacity(self.size);
+        while window.len() < self.size {
+            if let Some(batch) = self.reader.as_mut().and_then(Iterator::next) {
+                window.push(batch?);
+                continue;
+            }
+            match self.units.next() {
+                Some(unit) => self.reader = Some(self.ds.read_unit(&unit, self.batch_rows)?),
+                None => break,
+            }
+        }
+        Ok((!window.is_empty()).then_some(window))
+    }
+}
+
+/// A hash of a window's row ids and batch sizes (the two reads must agree on it).
+fn fingerprint(batches: &[InstanceBatch]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    for b in batches {
+        b.ids.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The first pass's values of the four length measures of every row (in
+/// [`LENGTH_MEASURES`] order), exact, and their bins.
+pub(super) struct LengthTable {
+    values: LengthValues,
+    /// Bin of each length measure of each row, 2 bits each ([`NO_BIN`] = none).
+    bins: Vec<u8>,
+}
+
+/// Token counts when every length is computed (16 B/row); the values as read
+/// otherwise (32 B/row), since pass-through values need not be integers.
+enum LengthValues {
+    Counts(Vec<[u32; 4]>),
+    Values(Vec<[f64; 4]>),
+}
+
+const NO_BIN: u8 = 3;
+
+impl LengthTable {
+    fn new(inputs: &InputColumns) -> LengthTable {
+        let values = if LENGTH_MEASURES.iter().any(|k| inputs.measures[*k]) {
+            LengthValues::Values(Vec::new())
+        } else {
+            LengthValues::Counts(Vec::new())
+        };
+        LengthTable { values, bins: Vec::new() }
+    }
+
+    fn len(&self) -> usize {
+        match &self.values {
+            LengthValues::Counts(v) => v.len(),
+            LengthValues::Values(v) => v.len(),
+        }
+    }
+
+    fn extend(&mut self, rows: Vec<[f64; 4]>) {
+        match &mut self.values {
+            // Exact: every value is a token count (an integer below 2^32).
+            LengthValues::Counts(v) => v.extend(rows.iter().map(|r| r.map(|x| x as u32))),
+            LengthValues::Values(v) => v.extend(rows),
+        }
+    }
+
+    /// Value `j` (index into [`LENGTH_MEASURES`]) of row `i`.
+    pub(super) fn value(&self, i: usize, j: usize) -> f64 {
+        match &self.values {
+            LengthValues::Counts(v) => f64::from(v[i][j]),
+            LengthValues::Values(v) => v[i][j],
+        }
+    }
+
+    /// Bins every length measure by its percentile rank over all rows (SPEC §2.3).
+    fn bin(&mut self) {
+        self.bins = vec![0; self.len()];
+        for j in 0..LENGTH_MEASURES.len() {
+            let values: Vec<f64> = (0..self.len()).map(|i| self.value(i, j)).collect();
+            for (code, pct) in self.bins.iter_mut().zip(percentile_ranks(&values)) {
+                *code |= bin_of(pct).map_or(NO_BIN, |b| b as u8) << (2 * j);
+            }
+        }
+    }
+
+    /// Bin of value `j` of row `i`.
+    pub(super) fn bin_of(&self, i: usize, j: usize) -> Option<usize> {
+        let code = (self.bins[i] >> (2 * j)) & 3;
+        (code != NO_BIN).then_some(code as usize)
+    }
+}
