@@ -73,7 +73,7 @@ sqllogic-selftest: venvs
 old-host: build venvs
 	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
 
-demo: release venv-hosts
+demo: release venv-hosts model
 	mkdir -p build/demo
 	$(VENV)/cli/bin/duckdb -unsigned -bail -f sql/demo.sql
 
