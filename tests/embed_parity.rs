@@ -345,3 +345,25 @@ fn treebank_word_counts_match_nltk_on_every_completion() {
         &wrong[..wrong.len().min(10)]
     );
 }
+
+#[test]
+fn sentence_embeddings_give_the_sentence_transformers_cosine() {
+    let Some(model) = model() else { return };
+    // A spread of llmbar pairs plus the longest (over 256 tokens: truncation).
+    let rows = load("llmbar");
+    let mut pick: Vec<&Row> = rows.iter().step_by(60).collect();
+    pick.push(rows.iter().max_by_key(|r| r.a.len() + r.b.len()).unwrap());
+    let texts: Vec<&str> = pick.iter().flat_map(|r| [r.a.as_str(), r.b.as_str()]).collect();
+    let batching = Batching { pairs_per_chunk: 3, ..Batching::default() };
+    let emb = model.embed_sentences(&texts, &batching).unwrap();
+    assert_eq!(emb.len(), texts.len());
+    for (k, r) in pick.iter().enumerate() {
+        let (a, b) = (&emb[2 * k], &emb[2 * k + 1]);
+        for v in [a, b] {
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() <= 1e-9, "{}: norm {norm}", r.id);
+        }
+        let cos: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!((cos - r.cos).abs() <= 1e-5, "{}: {cos} vs sentence-transformers {}", r.id, r.cos);
+    }
+}

@@ -48,6 +48,27 @@ impl EmbeddingModel {
         })
     }
 
+    /// Sentence embeddings of `texts`: mean-pooled, L2-normalised last-layer states
+    /// of each text truncated to [`SENTENCE_MAX_TOKENS`] tokens, the vectors whose dot
+    /// product is `cosine_sim` (one `hidden`-length vector per text, e.g. 384 for MiniLM).
+    ///
+    /// Runs on the calling thread only: callers parallelise over texts.
+    pub fn embed_sentences(&self, texts: &[&str], batching: &Batching) -> Result<Vec<Vec<f64>>> {
+        on_this_thread(|| {
+            let mut out = Vec::with_capacity(texts.len());
+            for chunk in texts.chunks(2 * batching.pairs_per_chunk.max(1)) {
+                let seqs = chunk
+                    .iter()
+                    .map(|t| Ok(self.truncate(&self.encode(t)?, SENTENCE_MAX_TOKENS)))
+                    .collect::<Result<Vec<_>>>()?;
+                for states in self.last_layer(&seqs, batching)? {
+                    out.push(mean_pooled(&states)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn score_chunk(&self, pairs: &[(&str, &str)], batching: &Batching) -> Result<Vec<PairScores>> {
         let texts: Vec<&str> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
         let encoded = texts.iter().map(|t| self.encode(t)).collect::<Result<Vec<_>>>()?;
