@@ -253,14 +253,9 @@ mod tests {
                     let flat: Vec<InstanceTags> = got.into_iter().flatten().collect();
                     assert!(flat == all, "{path}: {threads} threads, batch of {batch_rows} rows");
                 }
-                // Other batch sizes number the TF-IDF vocabulary in another order, which
-                // moves the cosine's last bits only; everything else is identical.
-                for (x, y) in all.iter().zip(&default) {
-                    let (cx, cy) = (x.tfidf_cosine.expect("cosine"), y.tfidf_cosine.expect("cosine"));
-                    assert!((cx - cy).abs() <= 1e-12, "{}: {cx} vs {cy}", x.id);
-                    let strip = |r: &InstanceTags| InstanceTags { tfidf_cosine: None, ..r.clone() };
-                    assert_eq!(strip(x), strip(y));
-                }
+                // Other batch sizes give the same rows, to the bit (the TF-IDF
+                // vocabulary is numbered canonically after the first pass).
+                assert!(all == default, "{path}: batch of {batch_rows} rows differs from the default");
             }
         }
     }

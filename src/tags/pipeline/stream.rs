@@ -51,6 +51,9 @@ impl TagStream {
             }
         }
         lengths.bin();
+        if let Some(df) = &mut df {
+            df.canonicalize(); // cosine bits independent of the batch size
+        }
         Ok(TagStream {
             ds: ds.clone(),
             inputs: inputs.clone(),
