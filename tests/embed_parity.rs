@@ -16,9 +16,10 @@
 // prefroute's errors are large by design (they carry file, column, row and value).
 #![allow(clippy::result_large_err)]
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::Float64Type;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+mod common;
+
+use arrow::array::RecordBatch;
+use common::{floats, read, strings};
 use prefroute::data::{ColumnOverrides, Dataset};
 use prefroute::embed::words::treebank_tokens;
 use prefroute::embed::{Batching, EmbeddingModel, PairScores};
@@ -48,23 +49,6 @@ fn model() -> Option<Arc<EmbeddingModel>> {
         );
     };
     Some(EmbeddingModel::load(&PathBuf::from(dir)).unwrap_or_else(|e| panic!("{e}")))
-}
-
-fn read(path: &Path) -> Vec<RecordBatch> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    reader.map(|b| b.unwrap()).collect()
-}
-
-fn strings(batch: &RecordBatch, col: &str) -> Vec<String> {
-    let a = batch.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
-    let a = a.as_string::<i32>();
-    (0..a.len()).map(|i| a.value(i).to_owned()).collect()
-}
-
-fn floats(batch: &RecordBatch, col: &str) -> Vec<f64> {
-    let a = batch.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
-    a.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
 }
 
 /// One pair with its oracle values (`NaN` where the oracle has null).

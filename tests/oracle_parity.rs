@@ -5,14 +5,15 @@
 //! tiktoken 0.14.0 and spaCy `en_core_web_sm` 3.8.0, joined by `id` with
 //! `examples/data/<name>.parquet`.
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{Float64Type, Int64Type};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+mod common;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+use common::{floats, read, strings};
 use prefroute::tags::{
     bin_of, entity_jaccard, percentile_ranks, rouge_scores, token_count, DocumentFrequencies, TokenizerKind,
 };
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
 
@@ -29,24 +30,6 @@ struct Row {
     tfidf: f64,
     ntok: [[i64; 3]; 2], // [cl100k, o200k] x [prompt, a, b]
     entity_jaccard: f64,
-}
-
-fn read(path: &Path) -> Vec<RecordBatch> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    reader.map(|b| b.unwrap()).collect()
-}
-
-fn strings(batch: &RecordBatch, col: &str) -> Vec<String> {
-    let a = batch.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
-    let a = arrow::compute::cast(a, &arrow::datatypes::DataType::Utf8).unwrap();
-    let a = a.as_string::<i32>();
-    (0..a.len()).map(|i| if a.is_null(i) { String::new() } else { a.value(i).to_owned() }).collect()
-}
-
-fn floats(batch: &RecordBatch, col: &str) -> Vec<f64> {
-    let a = batch.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
-    a.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
 }
 
 fn ints(batch: &RecordBatch, col: &str) -> Vec<i64> {

@@ -81,12 +81,10 @@ impl DocumentFrequencies {
     /// parts) were seen: after this, the same documents give the same bits however
     /// they were split into batches.
     pub fn canonicalize(&mut self) {
-        let mut terms: Vec<(&String, u32)> = self.ids.iter().map(|(t, id)| (t, *id)).collect();
+        let mut terms: Vec<(String, u32)> = std::mem::take(&mut self.ids).into_iter().collect();
         terms.sort_unstable();
-        let df: Vec<u32> = terms.iter().map(|(_, old)| self.df[*old as usize]).collect();
-        let ids = terms.iter().enumerate().map(|(new, (t, _))| ((*t).clone(), new as u32)).collect();
-        self.ids = ids;
-        self.df = df;
+        self.df = terms.iter().map(|(_, old)| self.df[*old as usize]).collect();
+        self.ids = terms.into_iter().enumerate().map(|(new, (t, _))| (t, new as u32)).collect();
     }
 
     /// Number of documents added.
