@@ -21,6 +21,7 @@ pub mod analysis;
 pub mod data;
 pub mod embed;
 pub mod error;
+pub mod llm;
 pub mod parallel;
 pub mod ppm;
 pub mod route;
