@@ -340,6 +340,11 @@ def test_errors_and_key(h: Harness, proxy: FaultProxy):
             "***" in json.dumps(out) and "***" in out2.get("error", ""), f"{out} {out2}")
     env2 = {"OPENAI_API_KEY": SENTINEL}
     h.sql(f"SELECT * FROM {jp('http://127.0.0.1:' + str(port) + '/v1', data)}", env2)
+
+
+def check_no_leak(h: Harness):
+    """Run last: every SQL output and error of the whole run, and every cache file."""
+    print("the API key, after all tests:", flush=True)
     leaked = [o for o in h.outputs if SENTINEL in o]
     h.check("no output or error of any test contains the key", not leaked, f"{len(leaked)} outputs contain it")
     in_cache = []
@@ -363,11 +368,35 @@ def measure(h: Harness, server: Server, proxy: FaultProxy):
         dt = time.time() - t0
         after = server.metrics()
         d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        busy = d.get("llamacpp:prompt_seconds_total", 0) + d.get("llamacpp:tokens_predicted_seconds_total", 0)
         prompt_tok = d.get("llamacpp:prompt_tokens_total", 0)
         gen_tok = d.get("llamacpp:tokens_predicted_total", 0)
         print(f"  max_concurrency {c}: {16 / dt:.2f} pairs/s ({32 / dt:.2f} requests/s, {dt:.1f} s); server: "
               f"{prompt_tok / dt:.0f} prompt tokens/s + {gen_tok / dt:.1f} generated tokens/s over the wall time "
-              f"({prompt_tok:.0f} prompt tokens, {gen_tok:.0f} generated)", flush=True)
+              f"({prompt_tok:.0f} prompt tokens, {gen_tok:.0f} generated); slot-busy time / wall time {busy / dt:.2f}",
+              flush=True)
+
+
+def agreement_sample(h: Harness, server: Server, n: int):
+    """The tiny judge's agreement with the human labels on a seeded random sample of n llmbar pairs."""
+    print(f"agreement on a random sample of {n} llmbar pairs (reservoir, seed 42), max_concurrency 2:", flush=True)
+    path = os.path.join(h.workdir, f"sample_{n}.parquet")
+    h.rows(f"COPY (SELECT * FROM read_parquet('{LLMBAR}') USING SAMPLE {n} ROWS (reservoir, 42)) TO '{path}' (FORMAT parquet)")
+    url = f"http://127.0.0.1:{server.port}/v1"
+    before, t0 = server.metrics(), time.time()
+    joined = os.path.join(h.workdir, f"sample_{n}_judged.parquet")
+    h.rows(f"COPY (SELECT d.* EXCLUDE (ai_pref, ai_pref_alt), j.ai_pref, j.ai_pref_alt, j.ai_confidence, j.error "
+           f"FROM read_parquet('{path}') d JOIN {jp(url, path, max_concurrency=2, cache=False)} j USING (id)) "
+           f"TO '{joined}' (FORMAT parquet)")
+    dt, after = time.time() - t0, server.metrics()
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    r = h.rows(f"SELECT n, n_both, agreement, cohen_kappa, position_consistency, ai_tie_rate FROM "
+               f"judge_agreement('{joined}', by := 'none')")[0]
+    dist = h.rows(f"SELECT ai_pref, ai_pref_alt, count(*) FROM '{joined}' GROUP BY ALL ORDER BY ALL")
+    print(f"  n {r[0]}, n_both {r[1]}, agreement {r[2]:.3f}, kappa {r[3]:.3f}, position consistency {r[4]:.3f}; "
+          f"(ai_pref, ai_pref_alt, count): {dist}", flush=True)
+    print(f"  {n / dt:.3f} pairs/s over {dt:.0f} s; {d.get('llamacpp:prompt_tokens_total', 0):.0f} prompt tokens, "
+          f"{d.get('llamacpp:tokens_predicted_total', 0):.0f} generated", flush=True)
 
 
 def main() -> int:
@@ -378,6 +407,8 @@ def main() -> int:
                     help="judge the whole of llmbar (885 pairs, 1770 requests) instead of its 24 shortest pairs")
     ap.add_argument("--measure", action="store_true", help="also print throughput figures")
     ap.add_argument("--no-setup", action="store_true", help="skip scripts/setup_llm.sh")
+    ap.add_argument("--sample", type=int, default=0,
+                    help="only measure the judge's agreement on a random sample of this many llmbar pairs")
     args = ap.parse_args()
     t_start = time.time()
     if not args.no_setup:
@@ -391,11 +422,15 @@ def main() -> int:
         server.start()
         print(f"llama-server up on 127.0.0.1:{server.port} in {time.time() - t0:.1f} s (pid {server.proc.pid})", flush=True)
         proxy = FaultProxy(server.port).start()
+        if args.sample:
+            agreement_sample(h, server, args.sample)
+            return 0
         test_errors_and_key(h, proxy)
         test_faults(h, proxy, server)
         test_machinery(h, proxy, args.full)
         if args.measure:
             measure(h, server, proxy)
+        check_no_leak(h)
     except Exception as e:  # a harness error is a failure, with the server stopped below
         h.failures.append(f"harness: {type(e).__name__}: {e}")
         print(f"  FAIL  harness: {e}", flush=True)
