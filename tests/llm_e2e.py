@@ -54,6 +54,22 @@ print(json.dumps({"rows": rows}, default=str))
 """
 
 
+# Runs the query and calls interrupt() from another thread after `delay` seconds (as Ctrl-C does).
+INTERRUPTER = r"""
+import duckdb, json, sys, threading, time
+ext, sql, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+con.execute("LOAD '" + ext.replace("'", "''") + "'")
+threading.Timer(delay, con.interrupt).start()
+t0 = time.time()
+try:
+    n = len(con.execute(sql).fetchall())
+    print(json.dumps({"rows": n, "seconds": time.time() - t0}))
+except Exception as e:
+    print(json.dumps({"error": str(e), "seconds": time.time() - t0}))
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -294,6 +310,24 @@ def test_faults(h: Harness, proxy: FaultProxy, server: Server):
     rows = out.get("rows", [])
     h.check("a re-run asks only for the failed rows", all(r[1] and r[2] for r in rows) and sent == 8 - done,
             f"{sent} requests, expected {8 - done}")
+    # interrupt() stops a long run between chunks (8 pairs per chunk at max_concurrency 1), and the
+    # replies finished before it are cached.
+    cache = h.cache("interrupt")
+    data12 = subset(h, 12)
+    proxy.reset_counts()
+    proc = subprocess.run([h.python, "-c", INTERRUPTER, h.extension,
+                           f"SELECT * FROM {jp(proxy.url, data12, cache_dir=cache, max_concurrency=1)}", "2"],
+                          capture_output=True, text=True, env={**os.environ, "PREFROUTE_LLM_MODEL": MODEL_NAME}, timeout=600)
+    h.outputs.append(proc.stdout + proc.stderr)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    before = proxy.chat_requests
+    h.check("interrupt() stops the query between chunks", "nterrupt" in out.get("error", "") and before < 24,
+            f"{out}, {before} requests")
+    proxy.reset_counts()
+    h.rows(f"SELECT count(*) FROM {jp(proxy.url, data12, cache_dir=cache, max_concurrency=1)}")
+    h.check("... keeping the replies finished before it", proxy.chat_requests <= 24 - 16 and before + proxy.chat_requests >= 24,
+            f"{before} requests before, {proxy.chat_requests} after")
+    print(f"        (interrupted after {out.get('seconds', 0):.1f} s and {before} requests)", flush=True)
     # The server killed mid-run and restarted on the same port: retries carry the run through.
     cache = h.cache("killed")
     data20 = subset(h, 12)
