@@ -151,7 +151,8 @@ def bundled_case(con, path):
         y.append(int(human != ai))
     names = tag_names + MEASURES + LENGTHS + ["ai_inconsistent", "ai_tie", "ai_prefers_longer"]
     x = np.array(rows)
-    known = ~np.all(np.isnan(x), axis=0)  # 'auto' leaves out features unknown everywhere
+    # 'auto' leaves out features with fewer than two distinct known values.
+    known = np.array([len(set(c[~np.isnan(c)])) > 1 for c in x.T])
     x = x[:, known]
     names = [n for n, k in zip(names, known) if k]
     row = con.execute(f"SELECT model_json FROM risk_fit('{path}', l2 := {L2}, model_dir := '')").fetchone()

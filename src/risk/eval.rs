@@ -183,7 +183,7 @@ pub fn route_eval(data: &EvalData, routers: &[Router], opts: &EvalOptions) -> Re
                 (Router::Ppm(_, m), None) => {
                     route(&tags, &m.dense(), Budget::Count(k as u64), Strategy::Optimize, opts.threads)?.human
                 }
-                _ => random_routing(&ids, k, opts.seed.wrapping_add(1)),
+                _ => random_routing(&ids, k, opts.seed),
             };
             out.push(score_routing(&name, b, &agree, &human));
         }

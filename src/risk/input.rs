@@ -68,11 +68,8 @@ pub fn read_judge_columns(
             return Err(Error::column(
                 &ds.pattern,
                 c,
-                "no such column",
-                format!(
-                    "extra := […] names numeric input columns; the file's columns are {}",
-                    ds.column_names().join(", ")
-                ),
+                "no such column (a judge-error model or extra := […] reads it as a numeric feature)",
+                format!("the file's columns are {}", ds.column_names().join(", ")),
             ));
         }
         wanted.push(ExtraRequest { column: c.clone(), kind: ExtraKind::Float });
@@ -192,9 +189,17 @@ pub fn score_instances(
     model: &RiskModel,
 ) -> Result<(Vec<TaggedRow>, Vec<f64>)> {
     let signals = signals_of(ds, &model.extra);
-    let features = model.feature_set(&signals, &format!("the model '{}'", model.name)).map_err(|e| {
-        Error::argument(e.to_string(), format!("the input's columns are {}", ds.column_names().join(", ")))
-    })?;
+    let features =
+        model.feature_set(&signals, &format!("the model '{}'", model.name)).map_err(|e| match e {
+            Error::Argument { message, .. } => Error::argument(
+                message,
+                format!(
+                    "route data that has the model's features; the input's columns are {}",
+                    ds.column_names().join(", ")
+                ),
+            ),
+            e => e,
+        })?;
     let judge =
         read_judge_columns(ds, &signals, model.reads("ai_inconsistent"), model.reads("ai_confidence"))?;
     let opts = TagOptions { tfidf: model.reads("tfidf_cosine"), ..opts.clone() };
@@ -282,9 +287,15 @@ pub fn eval_data(
         ));
     }
     if wanted.is_none() {
+        // 'auto': leave out what carries no information (unknown, or one value, on every row
+        // with both labels: the rows a model learns from).
         let d = features.len();
-        let keep: Vec<usize> =
-            (0..d).filter(|&j| (0..data.ids.len()).any(|i| !data.raw[i * d + j].is_nan())).collect();
+        let both: Vec<usize> = (0..data.ids.len()).filter(|&i| data.ai[i].is_some()).collect();
+        let varies = |j: usize| {
+            let mut known = both.iter().map(|&i| data.raw[i * d + j]).filter(|v| !v.is_nan());
+            known.next().is_some_and(|first| known.any(|v| v != first))
+        };
+        let keep: Vec<usize> = (0..d).filter(|&j| varies(j)).collect();
         if keep.len() < d {
             let names: Vec<String> = keep.iter().map(|&j| features.names[j].clone()).collect();
             data.features = features.select(&names, what)?;

@@ -125,17 +125,19 @@ impl RiskModel {
     /// The file's JSON text.
     pub fn to_json(&self) -> Result<String> {
         self.validate()?;
-        let v = json!({
-            "format": RISK_FORMAT,
-            "features": self.features,
-            "extra": self.extra,
-            "mean": self.mean,
-            "scale": self.scale,
-            "intercept": self.intercept,
-            "coef": self.coef,
-            "meta": self.meta,
-        });
-        serde_json::to_string_pretty(&v).map_err(|e| Error::Internal(format!("model JSON: {e}")))
+        // Keys in the documented order, one per line; arrays on one line each.
+        let entries: [(&str, Value); 8] = [
+            ("format", json!(RISK_FORMAT)),
+            ("features", json!(self.features)),
+            ("extra", json!(self.extra)),
+            ("mean", json!(self.mean)),
+            ("scale", json!(self.scale)),
+            ("intercept", json!(self.intercept)),
+            ("coef", json!(self.coef)),
+            ("meta", self.meta.clone()),
+        ];
+        let body: Vec<String> = entries.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
+        Ok(format!("{{\n{}\n}}\n", body.join(",\n")))
     }
 
     /// Parses and checks a model file's text; `name` is used in messages.
