@@ -40,7 +40,11 @@ fn main() {
     let fit_s = t.elapsed().as_secs_f64();
     assert!(p.iter().all(|p| p.is_finite()));
     println!("judge-error model, {N_FIT} rows × {d} features, l2 = {L2}");
-    println!("  prefroute: 5-fold cross-fit + final fit (6 fits): {:.3} s ({:.1} ms per fit)", fit_s, fit_s / 6.0 * 1e3);
+    println!(
+        "  prefroute: 5-fold cross-fit + final fit (6 fits): {:.3} s ({:.1} ms per fit)",
+        fit_s,
+        fit_s / 6.0 * 1e3
+    );
     match sklearn_time(&data) {
         Ok(s) => println!("  scikit-learn LogisticRegression(lbfgs), same standardised features: {s}"),
         Err(e) => println!("  scikit-learn: not run ({e})"),

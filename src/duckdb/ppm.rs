@@ -325,7 +325,12 @@ impl VTab for TagGains {
         let input = TaggedInput::bind(&args)?;
         declare(
             bind,
-            &[("tag", ColType::Varchar), ("n_with_tag", ColType::BigInt), ("gain", ColType::Double)],
+            &[
+                ("tag", ColType::Varchar),
+                ("n_with_tag", ColType::BigInt),
+                ("gain", ColType::Double),
+                ("label", ColType::Varchar),
+            ],
         );
         Ok(GainsBind { input, model, n, trials, seed })
     }
@@ -366,6 +371,7 @@ fn gains_rows(b: GainsBind) -> crate::Result<Vec<Block>> {
             Column::Text(gains.iter().map(|g| Some(TAG_NAMES[g.tag].to_string())).collect()),
             Column::Int(gains.iter().map(|g| Some(g.n_with_tag as i64)).collect()),
             Column::Float(gains.iter().map(|g| Some(g.gain).filter(|v| v.is_finite())).collect()),
+            Column::Text(gains.iter().map(|g| crate::tags::tag_label(TAG_NAMES[g.tag])).collect()),
         ],
     }])
 }
