@@ -90,10 +90,10 @@ impl TaggedInput {
     /// probability that the AI label is wrong (the routing input).
     pub fn tag_for(&self, model: &BoundModel) -> crate::Result<Tagged> {
         match model {
-            BoundModel::Ppm(m) => Ok(Tagged { rows: self.tag()?, errors: None, ppm: Some(m.dense()) }),
+            BoundModel::Ppm(m) => Ok(Tagged { rows: self.tag()?, model: Scored::Ppm(Box::new(m.dense())) }),
             BoundModel::Risk(m) => {
                 let (rows, p) = score_instances(&self.dataset, &self.inputs, &self.options, m)?;
-                Ok(Tagged { rows, errors: Some(p), ppm: None })
+                Ok(Tagged { rows, model: Scored::Errors(p) })
             }
         }
     }
@@ -102,18 +102,23 @@ impl TaggedInput {
 /// Tagged rows and what the bound model makes of them.
 pub struct Tagged {
     pub rows: Vec<TaggedRow>,
+    pub model: Scored,
+}
+
+/// The bound model, ready to route the tagged rows.
+pub enum Scored {
+    /// A PPM, laid out over the 90 tags.
+    Ppm(Box<crate::ppm::DenseModel>),
     /// P(AI label wrong) per row, under a judge-error model.
-    pub errors: Option<Vec<f64>>,
-    pub ppm: Option<crate::ppm::DenseModel>,
+    Errors(Vec<f64>),
 }
 
 impl Tagged {
     /// The model as the routing strategies take it.
     pub fn route_model(&self) -> RouteModel<'_> {
-        match (&self.errors, &self.ppm) {
-            (Some(p), _) => RouteModel::JudgeError(p),
-            (None, Some(m)) => RouteModel::Ppm(m),
-            (None, None) => unreachable!("a Tagged holds one model"),
+        match &self.model {
+            Scored::Ppm(m) => RouteModel::Ppm(m),
+            Scored::Errors(p) => RouteModel::JudgeError(p),
         }
     }
 

@@ -3,7 +3,8 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{
-    budget_arg, matrix, routing_model_arg, strategy_arg, BoundModel, Tagged, TaggedInput, ROUTE_PARAMS,
+    budget_arg, matrix, routing_model_arg, strategy_arg, BoundModel, Scored, Tagged, TaggedInput,
+    ROUTE_PARAMS,
 };
 use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter};
 use super::tagging::TAG_PARAMS;
@@ -80,8 +81,8 @@ impl RouteSize {
 /// Tags the input and routes it: the one path every routing function takes.
 pub fn tag_and_route(b: &RouteBind, size: RouteSize) -> crate::Result<(Tagged, Routing)> {
     let tagged = b.input.tag_for(&b.model)?;
-    let budget = match (size.target_accuracy, &tagged.errors) {
-        (Some(target), Some(p)) => {
+    let budget = match (size.target_accuracy, &tagged.model) {
+        (Some(target), Scored::Errors(p)) => {
             let max_k = match size.budget {
                 Some(b) => b.resolve(p.len())?,
                 None => p.len(),

@@ -100,35 +100,32 @@ impl EvalData {
 
     /// Training rows (both labels) among `rows`, over the features with a
     /// known value in them.
-    fn training(&self, rows: &[usize]) -> (Training, FeatureSet) {
+    fn training(&self, rows: &[usize]) -> Result<(Training, FeatureSet)> {
         let d = self.features.len();
         let both: Vec<usize> = rows.iter().copied().filter(|&i| self.ai[i].is_some()).collect();
         let known: Vec<usize> =
             (0..d).filter(|&j| both.iter().any(|&i| !self.raw[i * d + j].is_nan())).collect();
         let names: Vec<String> = known.iter().map(|&j| self.features.names[j].clone()).collect();
-        let features = self.features.select(&names, "route_eval").expect("selected from the same set");
+        let features = self.features.select(&names, "route_eval")?;
         let mut x = Vec::with_capacity(both.len() * known.len());
         for &i in &both {
             x.extend(known.iter().map(|&j| self.raw[i * d + j]));
         }
         let y = both.iter().map(|&i| !self.agree(i)).collect();
-        (Training { d: known.len(), x, y }, features)
+        Ok((Training { d: known.len(), x, y }, features))
     }
 
-    /// Raw values of row `i` for `features` (a subset of this data's features).
-    fn row_for(&self, i: usize, features: &FeatureSet) -> Result<Vec<f64>> {
-        let d = self.features.len();
-        features
-            .names
+    /// Column of each of `names` in `raw`; a name this data lacks is an error.
+    fn columns_of(&self, names: &[String]) -> Result<Vec<usize>> {
+        names
             .iter()
             .map(|f| {
-                let j = self.features.names.iter().position(|g| g == f).ok_or_else(|| {
+                self.features.names.iter().position(|g| g == f).ok_or_else(|| {
                     Error::argument(
                         format!("the model needs the feature '{f}', which this input does not offer"),
-                        "route data that has the columns the model was fitted with",
+                        "evaluate on data that has the columns the model was fitted with",
                     )
-                })?;
-                Ok(self.raw[i * d + j])
+                })
             })
             .collect()
     }
@@ -137,11 +134,20 @@ impl EvalData {
 /// The probability that the AI label is wrong for each of `rows`, by a
 /// model; 1 where there is no AI label.
 fn model_scores(data: &EvalData, model: &RiskModel, rows: &[usize]) -> Result<Vec<f64>> {
-    let features =
-        FeatureSet { names: model.features.clone(), sources: Vec::new(), extra: model.extra.clone() };
-    rows.iter()
-        .map(|&i| Ok(if data.ai[i].is_none() { 1.0 } else { model.predict(&data.row_for(i, &features)?) }))
-        .collect()
+    let cols = data.columns_of(&model.features)?;
+    let d = data.features.len();
+    let mut x = Vec::with_capacity(cols.len());
+    Ok(rows
+        .iter()
+        .map(|&i| {
+            if data.ai[i].is_none() {
+                return 1.0;
+            }
+            x.clear();
+            x.extend(cols.iter().map(|&j| data.raw[i * d + j]));
+            model.predict(&x)
+        })
+        .collect())
 }
 
 /// Measures every router at every budget. See the module doc.
@@ -208,7 +214,7 @@ pub struct FitReport {
 /// rows with both labels.
 pub fn fit_report(data: &EvalData, opts: &EvalOptions) -> Result<FitReport> {
     let all: Vec<usize> = (0..data.ids.len()).collect();
-    let (train, features) = data.training(&all);
+    let (train, features) = data.training(&all)?;
     let p = cross_fit(&train, &features, opts.l2, opts.folds, opts.seed)?;
     let calibration = super::fit::calibration(&p, &train.y);
     let captured = route_eval(data, &[Router::Risk], opts)?;
@@ -247,7 +253,7 @@ fn fitted_scores(
     opts: &EvalOptions,
 ) -> Result<Vec<f64>> {
     if !seed_rows.is_empty() {
-        let (train, features) = data.training(seed_rows);
+        let (train, features) = data.training(seed_rows)?;
         let model = fit_model(&train, &features, opts.l2, serde_json::Value::Null).map_err(|e| {
             Error::argument(
                 format!("fitting on the seed set of {} rows: {e}", seed_rows.len()),
@@ -256,7 +262,7 @@ fn fitted_scores(
         })?;
         return model_scores(data, &model, rows);
     }
-    let (train, features) = data.training(rows);
+    let (train, features) = data.training(rows)?;
     let p = cross_fit(&train, &features, opts.l2, opts.folds, opts.seed)?;
     // Back to `rows` order: training rows in order, 1 where there is no AI label.
     let mut it = p.into_iter();

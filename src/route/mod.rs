@@ -243,8 +243,8 @@ pub fn route_with(
             Strategy::Simulated { n_simulations, seed } => {
                 simulated::simulated(tags, model, k, n_simulations, seed, threads)
             }
-            Strategy::Optimize => optimize::optimize(tags, model, k, threads),
-            Strategy::Random { .. } => unreachable!("handled above"),
+            // (`Random` returned above.)
+            Strategy::Optimize | Strategy::Random { .. } => optimize::optimize(tags, model, k, threads),
         },
         RouteModel::JudgeError(p) => {
             check_k(k, tags.len())?;
