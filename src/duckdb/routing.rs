@@ -3,18 +3,21 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{budget_arg, matrix, model_arg, strategy_arg, TaggedInput, ROUTE_PARAMS};
-use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter};
+use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
-use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
 use crate::ppm::Model;
-use crate::route::hybrid::{assemble, Chosen, HybridRow, OnMissingLabel};
-use crate::route::{route, Budget, Strategy};
+use crate::route::hybrid::{
+    apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
+};
+use crate::route::{route, Budget, Routing, Strategy};
+use crate::tags::pipeline::TaggedRow;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::{Arc, Mutex};
 
-fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
+pub(super) fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
     let mut p = MAPPING_PARAMS.to_vec();
     p.extend(TAG_PARAMS);
     p.extend(ROUTE_PARAMS);
@@ -25,19 +28,28 @@ fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, Logi
 /// What every routing function binds: the input, the model, the strategy.
 #[derive(Clone)]
 pub struct RouteBind {
-    input: TaggedInput,
+    pub(super) input: TaggedInput,
     model: Arc<Model>,
     strategy: Strategy,
 }
 
 impl RouteBind {
-    fn bind(args: &Args) -> Result<RouteBind, String> {
+    pub(super) fn bind(args: &Args) -> Result<RouteBind, String> {
         Ok(RouteBind {
             model: model_arg(args)?,
             strategy: strategy_arg(args)?,
             input: TaggedInput::bind(args)?,
         })
     }
+}
+
+/// Tags the input and routes it under `budget`: the one routing path that
+/// `route_instances`, `hybrid_dataset` and `label_studio_tasks` share.
+pub(super) fn tag_and_route(common: &RouteBind, budget: Budget) -> crate::Result<(Vec<TaggedRow>, Routing)> {
+    let rows = common.input.tag()?;
+    let routing =
+        route(&matrix(&rows), &common.model.dense(), budget, common.strategy, common.input.threads())?;
+    Ok((rows, routing))
 }
 
 // ---------------------------------------------------------------- route_instances
@@ -96,14 +108,7 @@ impl VTab for RouteInstances {
 }
 
 fn route_rows(b: RouteInstancesBind) -> crate::Result<Vec<Block>> {
-    let rows = b.common.input.tag()?;
-    let routing = route(
-        &matrix(&rows),
-        &b.common.model.dense(),
-        b.budget,
-        b.common.strategy,
-        b.common.input.threads(),
-    )?;
+    let (rows, routing) = tag_and_route(&b.common, b.budget)?;
     let label = |i: usize| {
         let l = if routing.human[i] { rows[i].human_pref } else { rows[i].ai_pref };
         l.map(|l| l.as_str().to_string())
@@ -214,7 +219,22 @@ pub struct HybridDataset;
 pub struct HybridBind {
     common: RouteBind,
     budget: Budget,
-    on_missing: OnMissingLabel,
+    policy: MissingPolicy,
+    /// `human_labels :=`: a Parquet file (or glob) of `id, human_pref`.
+    human_labels: Option<String>,
+    conversational: bool,
+}
+
+/// `format := 'conversational'`: a list of chat messages.
+static MESSAGES: NestedType =
+    NestedType::List(&NestedType::Struct(&[("role", NestedType::Varchar), ("content", NestedType::Varchar)]));
+
+/// The user prompt and one assistant completion as chat messages.
+fn messages(prompt: &Option<String>, completion: Option<String>) -> Nested {
+    let message = |role: &str, content: Option<String>| {
+        Nested::Struct(vec![Nested::Text(role.into()), content.map_or(Nested::Null, Nested::Text)])
+    };
+    Nested::List(vec![message("user", prompt.clone()), message("assistant", completion)])
 }
 
 impl VTab for HybridDataset {
@@ -224,26 +244,64 @@ impl VTab for HybridDataset {
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(HYBRID, bind);
         let budget = budget_arg(&args, 1)?;
-        let on_missing = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
+        let label = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
             "error" => OnMissingLabel::Error,
             "drop" => OnMissingLabel::Drop,
             other => {
                 return Err(format!("{HYBRID}: on_missing_label := '{other}' is not 'error' or 'drop'").into())
             }
         };
+        let human = match args.text("on_missing_human")?.as_deref().unwrap_or("error") {
+            "error" => OnMissingHuman::Error,
+            "ai" => OnMissingHuman::Ai,
+            "drop" => OnMissingHuman::Drop,
+            other => {
+                return Err(
+                    format!("{HYBRID}: on_missing_human := '{other}' is not 'error', 'ai' or 'drop'").into()
+                )
+            }
+        };
+        let conversational = match args.text("format")?.as_deref().unwrap_or("trl") {
+            "trl" => false,
+            "conversational" => true,
+            other => return Err(format!(
+                "{HYBRID}: format := '{other}' is not 'trl' or 'conversational'. Hint: 'trl' gives prompt, \
+                     chosen and rejected as text; 'conversational' gives chosen and rejected as lists of \
+                     {{role, content}} messages"
+            )
+            .into()),
+        };
+        let human_labels = args.text("human_labels")?;
+        if let Some(path) = &human_labels {
+            // Opened at bind time so that a missing file or column fails before any work.
+            read_labels_file(path).map_err(|e| fail(HYBRID, e))?;
+        }
         let common = RouteBind::bind(&args)?;
         budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(HYBRID, e))?;
-        declare(
-            bind,
-            &[
-                ("id", ColType::Varchar),
-                ("prompt", ColType::Varchar),
-                ("chosen", ColType::Varchar),
-                ("rejected", ColType::Varchar),
-                ("label_source", ColType::Varchar),
-            ],
-        );
-        Ok(HybridBind { common, budget, on_missing })
+        if conversational {
+            declare(
+                bind,
+                &[
+                    ("id", ColType::Varchar),
+                    ("chosen", ColType::Nested(&MESSAGES)),
+                    ("rejected", ColType::Nested(&MESSAGES)),
+                    ("label_source", ColType::Varchar),
+                ],
+            );
+        } else {
+            declare(
+                bind,
+                &[
+                    ("id", ColType::Varchar),
+                    ("prompt", ColType::Varchar),
+                    ("chosen", ColType::Varchar),
+                    ("rejected", ColType::Varchar),
+                    ("label_source", ColType::Varchar),
+                ],
+            );
+        }
+        let policy = MissingPolicy { human, label };
+        Ok(HybridBind { common, budget, policy, human_labels, conversational })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -265,7 +323,12 @@ impl VTab for HybridDataset {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("on_missing_label", ParamType::Varchar)])
+        route_params(&[
+            ("on_missing_label", ParamType::Varchar),
+            ("on_missing_human", ParamType::Varchar),
+            ("human_labels", ParamType::Varchar),
+            ("format", ParamType::Varchar),
+        ])
     }
 }
 
@@ -273,6 +336,7 @@ impl VTab for HybridDataset {
 /// the kept rows: the texts are never all in memory at once.
 struct HybridSource {
     job: Option<HybridBind>,
+    conversational: bool,
     dataset: Option<Dataset>,
     /// Kept rows, ascending by input index, and the next one to emit.
     plan: Vec<HybridRow>,
@@ -285,6 +349,7 @@ struct HybridSource {
 impl HybridSource {
     fn new(bind: HybridBind) -> HybridSource {
         HybridSource {
+            conversational: bind.conversational,
             job: Some(bind),
             dataset: None,
             plan: Vec::new(),
@@ -296,18 +361,14 @@ impl HybridSource {
     }
 
     fn plan(b: &HybridBind) -> crate::Result<Vec<HybridRow>> {
-        let rows = b.common.input.tag()?;
-        let routing = route(
-            &matrix(&rows),
-            &b.common.model.dense(),
-            b.budget,
-            b.common.strategy,
-            b.common.input.threads(),
-        )?;
-        let human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
+        let (rows, routing) = tag_and_route(&b.common, b.budget)?;
+        let mut human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
         let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let (kept, _summary) = assemble(&routing.human, &human, &ai, &ids, b.on_missing)?;
+        if let Some(path) = &b.human_labels {
+            apply_human_labels(&ids, &routing.human, &mut human, &read_labels_file(path)?, path)?;
+        }
+        let (kept, _summary) = assemble_with(&routing.human, &human, &ai, &ids, b.policy)?;
         Ok(kept)
     }
 
@@ -360,6 +421,22 @@ impl HybridSource {
                 rejected.push(r);
                 sources.push(Some(row.label_source.as_str().to_string()));
                 self.next += 1;
+            }
+            if !ids.is_empty() && self.conversational {
+                return Ok(Some(Block {
+                    columns: vec![
+                        Column::Text(ids),
+                        Column::Nested(
+                            &MESSAGES,
+                            chosen.into_iter().zip(&prompts).map(|(c, p)| messages(p, c)).collect(),
+                        ),
+                        Column::Nested(
+                            &MESSAGES,
+                            rejected.into_iter().zip(&prompts).map(|(r, p)| messages(p, r)).collect(),
+                        ),
+                        Column::Text(sources),
+                    ],
+                }));
             }
             if !ids.is_empty() {
                 return Ok(Some(Block {
