@@ -125,6 +125,9 @@ def main() -> int:
     ap.add_argument("--label-studio", required=True, help="the label-studio executable of its venv")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
+    label_studio = os.path.abspath(args.label_studio)
+    if not os.access(label_studio, os.X_OK):
+        raise SystemExit(f"{label_studio} is not an executable: run scripts/setup_python.sh label-studio")
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="prefroute-ls-e2e-")
     proc = None
@@ -159,10 +162,10 @@ def main() -> int:
         flags = ["--no-browser", "--internal-host", "127.0.0.1", "-p", str(port), "--enable-legacy-api-token"]
         ls_log = open(log_path, "wb")
         t = time.monotonic()
-        subprocess.run([args.label_studio, "init", *flags], env=ls_env(data_dir), stdin=subprocess.DEVNULL,
+        subprocess.run([label_studio, "init", *flags], env=ls_env(data_dir), stdin=subprocess.DEVNULL,
                        stdout=ls_log, stderr=subprocess.STDOUT, check=True, timeout=600, cwd=tmp)
         log(f"label-studio init: {time.monotonic() - t:.1f} s")
-        proc = subprocess.Popen([args.label_studio, "start", *flags], env=ls_env(data_dir),
+        proc = subprocess.Popen([label_studio, "start", *flags], env=ls_env(data_dir),
                                 stdin=subprocess.DEVNULL, stdout=ls_log, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=tmp)
         log(f"label-studio start: pid {proc.pid}, port {port}, healthy after {wait_health(port, proc, 300):.1f} s")
