@@ -54,9 +54,8 @@ pub struct TasksBind {
     budget: Budget,
     /// `model_version :=`, else the name of the AI label column.
     model_version: String,
-    /// Was `model_version :=` given (it then wins over the `ai_judge` column)?
-    model_version_given: bool,
     confidence: bool,
+    /// Read each row's judge from `ai_judge` (only when `model_version :=` was not given).
     judge: bool,
 }
 
@@ -79,7 +78,7 @@ impl VTab for LabelStudioTasks {
         let confidence = dataset.has_column(CONFIDENCE);
         let judge = !model_version_given && dataset.has_column(JUDGE);
         declare(bind, &[("data", ColType::Nested(&DATA)), ("predictions", ColType::Nested(&PREDICTIONS))]);
-        Ok(TasksBind { common, budget, model_version, model_version_given, confidence, judge })
+        Ok(TasksBind { common, budget, model_version, confidence, judge })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -102,11 +101,11 @@ impl VTab for LabelStudioTasks {
     }
 }
 
-/// Routes, then reads the routed rows' texts (and confidences) in a second pass.
+/// Routes, then reads the routed rows' texts (and confidences) in a second pass;
+/// the routed rows' texts are held in memory (the tasks of one annotation batch).
 fn task_rows(b: TasksBind) -> crate::Result<Vec<Block>> {
     let (_, routing) = tag_and_route(&b.common, b.budget)?;
     let mut dataset = b.common.input.dataset.clone();
-    debug_assert!(!(b.judge && b.model_version_given));
     if b.confidence {
         dataset.add_extra(ExtraRequest { column: CONFIDENCE.into(), kind: ExtraKind::Float })?;
     }

@@ -264,12 +264,14 @@ impl VTab for HybridDataset {
         let conversational = match args.text("format")?.as_deref().unwrap_or("trl") {
             "trl" => false,
             "conversational" => true,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{HYBRID}: format := '{other}' is not 'trl' or 'conversational'. Hint: 'trl' gives prompt, \
                      chosen and rejected as text; 'conversational' gives chosen and rejected as lists of \
                      {{role, content}} messages"
             )
-            .into()),
+                .into())
+            }
         };
         let human_labels = args.text("human_labels")?;
         if let Some(path) = &human_labels {
