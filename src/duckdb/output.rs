@@ -132,7 +132,7 @@ impl Emitter {
             if let Some(block) = &self.current {
                 if self.offset < block.len() {
                     let n = (block.len() - self.offset).min(VECTOR_SIZE);
-                    write_rows(block, self.offset, n, out);
+                    write_rows(block, self.offset, n, out)?;
                     self.offset += n;
                     out.set_len(n);
                     return Ok(());
@@ -155,7 +155,7 @@ impl Emitter {
 /// DuckDB's standard vector size: rows per output chunk.
 pub const VECTOR_SIZE: usize = 2048;
 
-fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) {
+fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) -> Result<(), String> {
     for (c, column) in block.columns.iter().enumerate() {
         match column {
             Column::Text(v) => {
@@ -216,10 +216,11 @@ fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) {
                 // SAFETY: the chunk's column `c` was declared with `ty.logical()` (the
                 // declaration and the block are made from the same constant), and the
                 // chunk has room for `n ≤ VECTOR_SIZE` rows.
-                unsafe { write_nested(out_vector(out, c), ty, 0, &values) };
+                unsafe { write_nested(out_vector(out, c), ty, 0, &values)? };
             }
         }
     }
+    Ok(())
 }
 
 /// The raw vector of column `c` of `out`.
@@ -246,7 +247,13 @@ unsafe fn set_invalid(v: ffi::duckdb_vector, row: usize) {
 /// # Safety
 /// `v` is a live vector of type `ty.logical()` with room for those rows (for a
 /// list's child, reserved by the caller before the call).
-unsafe fn write_nested(v: ffi::duckdb_vector, ty: &NestedType, at: usize, values: &[&Nested]) {
+/// Fails (before writing the list's rows) when DuckDB cannot grow a list's child vector.
+unsafe fn write_nested(
+    v: ffi::duckdb_vector,
+    ty: &NestedType,
+    at: usize,
+    values: &[&Nested],
+) -> Result<(), String> {
     match ty {
         NestedType::Varchar => {
             for (i, x) in values.iter().enumerate() {
@@ -291,7 +298,7 @@ unsafe fn write_nested(v: ffi::duckdb_vector, ty: &NestedType, at: usize, values
                     .collect();
                 // SAFETY: a struct's children have the struct's capacity, so the same rows fit.
                 unsafe {
-                    write_nested(ffi::duckdb_struct_vector_get_child(v, j as u64), fty, at, &child_values)
+                    write_nested(ffi::duckdb_struct_vector_get_child(v, j as u64), fty, at, &child_values)?
                 };
             }
             for (i, x) in values.iter().enumerate() {
@@ -311,7 +318,9 @@ unsafe fn write_nested(v: ffi::duckdb_vector, ty: &NestedType, at: usize, values
             // SAFETY: reserving grows the child (and a struct child's children) to hold
             // `start + items.len()` rows; the data pointers are taken after it.
             unsafe {
-                ffi::duckdb_list_vector_reserve(v, (start + items.len()) as u64);
+                if ffi::duckdb_list_vector_reserve(v, (start + items.len()) as u64) != ffi::DuckDBSuccess {
+                    return Err(format!("DuckDB could not make room for {} list items", start + items.len()));
+                }
                 let entries = ffi::duckdb_vector_get_data(v) as *mut ffi::duckdb_list_entry;
                 let mut offset = start;
                 for (i, x) in values.iter().enumerate() {
@@ -324,11 +333,12 @@ unsafe fn write_nested(v: ffi::duckdb_vector, ty: &NestedType, at: usize, values
                         set_invalid(v, at + i);
                     }
                 }
-                write_nested(ffi::duckdb_list_vector_get_child(v), child_ty, start, &items);
+                write_nested(ffi::duckdb_list_vector_get_child(v), child_ty, start, &items)?;
                 ffi::duckdb_list_vector_set_size(v, (start + items.len()) as u64);
             }
         }
     }
+    Ok(())
 }
 
 fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, values: &[Option<T>]) {
