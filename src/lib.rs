@@ -26,6 +26,7 @@ pub mod embed;
 pub mod error;
 pub mod parallel;
 pub mod ppm;
+pub mod risk;
 pub mod route;
 pub mod tags;
 

@@ -3,13 +3,11 @@
 //! [`crate::annotate::label_studio`]).
 
 use super::args::{named, Args, ParamType};
-use super::common::budget_arg;
 use super::output::{deferred, emit, Block, ColType, Column, Emitter, Nested, NestedType};
-use super::routing::{route_params, tag_and_route, RouteBind};
-use super::{declare, fail};
+use super::routing::{route_params, tag_and_route, RouteBind, RouteSize};
+use super::declare;
 use crate::annotate::label_studio::{parse_export, Task, CONFIG_XML, FROM_NAME, TO_NAME};
 use crate::data::{ExtraColumn, ExtraKind, ExtraRequest, Field, DEFAULT_BATCH_ROWS};
-use crate::route::Budget;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::Mutex;
@@ -51,7 +49,7 @@ pub struct LabelStudioTasks;
 #[derive(Clone)]
 pub struct TasksBind {
     common: RouteBind,
-    budget: Budget,
+    size: RouteSize,
     /// `model_version :=`, else the name of the AI label column.
     model_version: String,
     confidence: bool,
@@ -65,10 +63,9 @@ impl VTab for LabelStudioTasks {
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(TASKS, bind);
-        let budget = budget_arg(&args, 1)?;
         let common = RouteBind::bind(&args)?;
         let dataset = &common.input.dataset;
-        budget.resolve(dataset.num_rows() as usize).map_err(|e| fail(TASKS, e))?;
+        let size = RouteSize::bind(&args, 1, &common.model, dataset.num_rows() as usize)?;
         let given = args.text("model_version")?;
         let model_version_given = given.is_some();
         let model_version = match given {
@@ -78,7 +75,7 @@ impl VTab for LabelStudioTasks {
         let confidence = dataset.has_column(CONFIDENCE);
         let judge = !model_version_given && dataset.has_column(JUDGE);
         declare(bind, &[("data", ColType::Nested(&DATA)), ("predictions", ColType::Nested(&PREDICTIONS))]);
-        Ok(TasksBind { common, budget, model_version, confidence, judge })
+        Ok(TasksBind { common, size, model_version, confidence, judge })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -97,14 +94,14 @@ impl VTab for LabelStudioTasks {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("model_version", ParamType::Varchar)])
+        route_params(&[("model_version", ParamType::Varchar), ("target_accuracy", ParamType::Double)])
     }
 }
 
 /// Routes, then reads the routed rows' texts (and confidences) in a second pass;
 /// the routed rows' texts are held in memory (the tasks of one annotation batch).
 fn task_rows(b: TasksBind) -> crate::Result<Vec<Block>> {
-    let (_, routing) = tag_and_route(&b.common, b.budget)?;
+    let (_, routing) = tag_and_route(&b.common, b.size)?;
     let mut dataset = b.common.input.dataset.clone();
     if b.confidence {
         dataset.add_extra(ExtraRequest { column: CONFIDENCE.into(), kind: ExtraKind::Float })?;

@@ -11,6 +11,7 @@ mod instances;
 mod output;
 mod ppm;
 mod raw_scan;
+mod risk;
 mod routing;
 mod scalars;
 mod tagging;
@@ -50,12 +51,15 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<ppm::PpmScore>("ppm_score")?;
     con.register_table_function::<ppm::TagGains>("tag_gains")?;
     con.register_table_function::<ppm::SimulateCandidates>("simulate_candidates")?;
+    con.register_table_function::<risk::RiskFit>("risk_fit")?;
+    con.register_table_function::<risk::RouteEval>("route_eval")?;
     con.register_scalar_function::<scalars::PpmPredict>("ppm_predict")?;
     con.register_scalar_function::<scalars::Rouge1>("rouge1")?;
     con.register_scalar_function::<scalars::RougeL>("rouge_l")?;
     con.register_scalar_function::<scalars::TokenCount>("token_count")?;
     con.register_scalar_function::<scalars::DetectLanguage>("detect_language")?;
     con.register_scalar_function::<scalars::DescribePrompt>("describe_prompt")?;
+    con.register_scalar_function::<scalars::TagLabel>("tag_label")?;
     Ok(())
 }
 

@@ -16,6 +16,8 @@ pub enum ColType {
     DoubleList,
     /// Any nesting of STRUCTs and LISTs over VARCHAR and DOUBLE (values in [`Column::Nested`]).
     Nested(&'static NestedType),
+    /// A list of records whose fields (these names) are all DOUBLE.
+    DoubleRecordList(&'static [&'static str]),
 }
 
 /// The type of a nested result column, written as a constant tree.
@@ -65,6 +67,11 @@ impl ColType {
             ColType::VarcharList => LogicalTypeHandle::list(&LogicalTypeId::Varchar.into()),
             ColType::DoubleList => LogicalTypeHandle::list(&LogicalTypeId::Double.into()),
             ColType::Nested(t) => t.logical(),
+            ColType::DoubleRecordList(fields) => {
+                let fields: Vec<(&str, LogicalTypeHandle)> =
+                    fields.iter().map(|f| (*f, LogicalTypeId::Double.into())).collect();
+                LogicalTypeHandle::list(&LogicalTypeHandle::struct_type(&fields))
+            }
         }
     }
 }
@@ -80,6 +87,9 @@ pub enum Column {
     FloatList(Vec<Option<Vec<f64>>>),
     /// Values of a column declared [`ColType::Nested`] with the same type.
     Nested(&'static NestedType, Vec<Nested>),
+    /// Per row, a list of records; each record holds one value per field of
+    /// its [`ColType::DoubleRecordList`], in field order.
+    FloatRecordList(Vec<Option<Vec<Vec<Option<f64>>>>>),
 }
 
 impl Column {
@@ -92,6 +102,7 @@ impl Column {
             Column::TextList(v) => v.len(),
             Column::FloatList(v) => v.len(),
             Column::Nested(_, v) => v.len(),
+            Column::FloatRecordList(v) => v.len(),
         }
     }
 }
@@ -218,6 +229,7 @@ fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) -
                 // chunk has room for `n ≤ VECTOR_SIZE` rows.
                 unsafe { write_nested(out_vector(out, c), ty, 0, &values)? };
             }
+            Column::FloatRecordList(v) => write_record_lists(out, c, &v[from..from + n]),
         }
     }
     Ok(())
@@ -339,6 +351,42 @@ unsafe fn write_nested(
         }
     }
     Ok(())
+}
+
+/// Writes a list-of-records column: the records of all rows go into the
+/// list's struct child, one flat DOUBLE child vector per field.
+fn write_record_lists(out: &mut DataChunkHandle, c: usize, rows: &[Option<Vec<Vec<Option<f64>>>>]) {
+    let total: usize = rows.iter().flatten().map(Vec::len).sum();
+    let mut list = out.list_vector(c);
+    let fields = rows.iter().flatten().flatten().map(Vec::len).next().unwrap_or(0);
+    let records = list.struct_child(total);
+    for f in 0..fields {
+        let mut child = records.child(f, total);
+        let values: Vec<Option<f64>> =
+            rows.iter().flatten().flatten().map(|r| r.get(f).copied().flatten()).collect();
+        // SAFETY: the field's child vector holds DOUBLEs and was reserved for `total` values.
+        let slice = unsafe { child.as_mut_slice_with_len::<f64>(total) };
+        let mut nulls = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            slice[i] = v.unwrap_or_else(|| {
+                nulls.push(i);
+                0.0
+            });
+        }
+        for i in nulls {
+            child.set_null(i);
+        }
+    }
+    let mut offset = 0;
+    for (i, x) in rows.iter().enumerate() {
+        let len = x.as_ref().map_or(0, Vec::len);
+        list.set_entry(i, offset, len);
+        if x.is_none() {
+            list.set_null(i);
+        }
+        offset += len;
+    }
+    list.set_len(total);
 }
 
 fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, values: &[Option<T>]) {

@@ -2,20 +2,20 @@
 //! of a dataset with a PPM, and the hybrid preference dataset it yields.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::common::{budget_arg, matrix, model_arg, strategy_arg, TaggedInput, ROUTE_PARAMS};
+use super::common::{
+    budget_arg, matrix, routing_model_arg, strategy_arg, BoundModel, Tagged, TaggedInput, ROUTE_PARAMS,
+};
 use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
-use crate::ppm::Model;
 use crate::route::hybrid::{
     apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
 };
-use crate::route::{route, Budget, Routing, Strategy};
-use crate::tags::pipeline::TaggedRow;
+use crate::route::{fewest_for_target, route_with, Budget, Routing, Strategy};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 pub(super) fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
     let mut p = MAPPING_PARAMS.to_vec();
@@ -29,27 +29,78 @@ pub(super) fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(S
 #[derive(Clone)]
 pub struct RouteBind {
     pub(super) input: TaggedInput,
-    model: Arc<Model>,
+    pub(super) model: BoundModel,
     strategy: Strategy,
 }
 
 impl RouteBind {
     pub(super) fn bind(args: &Args) -> Result<RouteBind, String> {
         Ok(RouteBind {
-            model: model_arg(args)?,
+            model: routing_model_arg(args)?,
             strategy: strategy_arg(args)?,
             input: TaggedInput::bind(args)?,
         })
     }
 }
 
-/// Tags the input and routes it under `budget`: the one routing path that
-/// `route_instances`, `hybrid_dataset` and `label_studio_tasks` share.
-pub(super) fn tag_and_route(common: &RouteBind, budget: Budget) -> crate::Result<(Vec<TaggedRow>, Routing)> {
-    let rows = common.input.tag()?;
-    let routing =
-        route(&matrix(&rows), &common.model.dense(), budget, common.strategy, common.input.threads())?;
-    Ok((rows, routing))
+/// How many instances to route: a budget, or the fewest that reach an
+/// expected accuracy (judge-error models only), at most the budget if both.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSize {
+    budget: Option<Budget>,
+    target_accuracy: Option<f64>,
+}
+
+impl RouteSize {
+    /// The positional budget at `index` (NULL allowed with `target_accuracy :=`).
+    pub(super) fn bind(args: &Args, index: u64, model: &BoundModel, n: usize) -> Result<RouteSize, String> {
+        let target_accuracy = args.f64("target_accuracy")?;
+        let budget = match (target_accuracy, args.positional_f64(index, "the budget")) {
+            (Some(_), Err(_)) => None,
+            (_, Ok(_)) => Some(budget_arg(args, index)?),
+            (None, Err(e)) => return Err(e),
+        };
+        if let Some(b) = budget {
+            b.resolve(n).map_err(|e| fail(args.function, e))?;
+        }
+        if let Some(t) = target_accuracy {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(format!("{}: target_accuracy := {t} must be between 0 and 1", args.function));
+            }
+            if let BoundModel::Ppm(m) = model {
+                return Err(format!(
+                    "{}: target_accuracy := needs a judge-error model (risk_fit(…, save := …)); '{}' is a PPM, \
+                     whose predicted score is not an accuracy. Hint: give a budget instead",
+                    args.function, m.name
+                ));
+            }
+        }
+        Ok(RouteSize { budget, target_accuracy })
+    }
+}
+
+/// Tags the input and routes it: the one path every routing function takes.
+pub fn tag_and_route(b: &RouteBind, size: RouteSize) -> crate::Result<(Tagged, Routing)> {
+    let tagged = b.input.tag_for(&b.model)?;
+    let budget = match (size.target_accuracy, &tagged.errors) {
+        (Some(target), Some(p)) => {
+            let max_k = match size.budget {
+                Some(b) => b.resolve(p.len())?,
+                None => p.len(),
+            };
+            Budget::Count(fewest_for_target(p, target, max_k)? as u64)
+        }
+        _ => size.budget.unwrap_or(Budget::Count(0)),
+    };
+    let routing = route_with(
+        &matrix(&tagged.rows),
+        &tagged.ids(),
+        tagged.route_model(),
+        budget,
+        b.strategy,
+        b.input.threads(),
+    )?;
+    Ok((tagged, routing))
 }
 
 // ---------------------------------------------------------------- route_instances
@@ -61,7 +112,7 @@ pub struct RouteInstances;
 #[derive(Clone)]
 pub struct RouteInstancesBind {
     common: RouteBind,
-    budget: Budget,
+    size: RouteSize,
 }
 
 impl VTab for RouteInstances {
@@ -70,9 +121,8 @@ impl VTab for RouteInstances {
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(ROUTE, bind);
-        let budget = budget_arg(&args, 1)?;
         let common = RouteBind::bind(&args)?;
-        budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(ROUTE, e))?;
+        let size = RouteSize::bind(&args, 1, &common.model, common.input.dataset.num_rows() as usize)?;
         declare(
             bind,
             &[
@@ -84,7 +134,7 @@ impl VTab for RouteInstances {
             ],
         );
         bind.set_cardinality(common.input.dataset.num_rows(), true);
-        Ok(RouteInstancesBind { common, budget })
+        Ok(RouteInstancesBind { common, size })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -103,12 +153,13 @@ impl VTab for RouteInstances {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[])
+        route_params(&[("target_accuracy", ParamType::Double)])
     }
 }
 
 fn route_rows(b: RouteInstancesBind) -> crate::Result<Vec<Block>> {
-    let (rows, routing) = tag_and_route(&b.common, b.budget)?;
+    let (tagged, routing) = tag_and_route(&b.common, b.size)?;
+    let rows = &tagged.rows;
     let label = |i: usize| {
         let l = if routing.human[i] { rows[i].human_pref } else { rows[i].ai_pref };
         l.map(|l| l.as_str().to_string())
@@ -183,16 +234,22 @@ impl VTab for BudgetCurve {
 }
 
 fn curve_rows(b: BudgetCurveBind) -> crate::Result<Vec<Block>> {
-    let rows = b.common.input.tag()?;
-    let tags = matrix(&rows);
-    let model = b.common.model.dense();
+    let tagged = b.common.input.tag_for(&b.common.model)?;
+    let tags = matrix(&tagged.rows);
+    let ids = tagged.ids();
     let mut budgets = Vec::with_capacity(b.steps + 1);
     let mut n_human = Vec::with_capacity(b.steps + 1);
     let mut scores = Vec::with_capacity(b.steps + 1);
     for s in 0..=b.steps {
         let fraction = s as f64 / b.steps as f64;
-        let routing =
-            route(&tags, &model, Budget::Fraction(fraction), b.common.strategy, b.common.input.threads())?;
+        let routing = route_with(
+            &tags,
+            &ids,
+            tagged.route_model(),
+            Budget::Fraction(fraction),
+            b.common.strategy,
+            b.common.input.threads(),
+        )?;
         budgets.push(Some(fraction));
         n_human.push(Some(routing.n_human() as i64));
         scores.push(routing.predicted);
@@ -218,7 +275,7 @@ pub struct HybridDataset;
 #[derive(Clone)]
 pub struct HybridBind {
     common: RouteBind,
-    budget: Budget,
+    size: RouteSize,
     policy: MissingPolicy,
     /// `human_labels :=`: a Parquet file (or glob) of `id, human_pref`.
     human_labels: Option<String>,
@@ -243,7 +300,6 @@ impl VTab for HybridDataset {
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(HYBRID, bind);
-        let budget = budget_arg(&args, 1)?;
         let label = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
             "error" => OnMissingLabel::Error,
             "drop" => OnMissingLabel::Drop,
@@ -279,7 +335,7 @@ impl VTab for HybridDataset {
             read_labels_file(path).map_err(|e| fail(HYBRID, e))?;
         }
         let common = RouteBind::bind(&args)?;
-        budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(HYBRID, e))?;
+        let size = RouteSize::bind(&args, 1, &common.model, common.input.dataset.num_rows() as usize)?;
         if conversational {
             declare(
                 bind,
@@ -303,7 +359,7 @@ impl VTab for HybridDataset {
             );
         }
         let policy = MissingPolicy { human, label };
-        Ok(HybridBind { common, budget, policy, human_labels, conversational })
+        Ok(HybridBind { common, size, policy, human_labels, conversational })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -330,6 +386,7 @@ impl VTab for HybridDataset {
             ("on_missing_human", ParamType::Varchar),
             ("human_labels", ParamType::Varchar),
             ("format", ParamType::Varchar),
+            ("target_accuracy", ParamType::Double),
         ])
     }
 }
@@ -363,7 +420,8 @@ impl HybridSource {
     }
 
     fn plan(b: &HybridBind) -> crate::Result<Vec<HybridRow>> {
-        let (rows, routing) = tag_and_route(&b.common, b.budget)?;
+        let (tagged, routing) = tag_and_route(&b.common, b.size)?;
+        let rows = &tagged.rows;
         let mut human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
         let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
