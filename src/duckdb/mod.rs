@@ -4,6 +4,7 @@
 //! error naming the function; nothing here may panic across the FFI boundary.
 
 mod agreement;
+mod annotate;
 mod args;
 mod common;
 mod instances;
@@ -42,6 +43,9 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<routing::RouteInstances>("route_instances")?;
     con.register_table_function::<routing::BudgetCurve>("budget_curve")?;
     con.register_table_function::<routing::HybridDataset>("hybrid_dataset")?;
+    con.register_table_function::<annotate::LabelStudioTasks>("label_studio_tasks")?;
+    con.register_table_function::<annotate::LabelStudioLabels>("label_studio_labels")?;
+    con.register_table_function::<annotate::LabelStudioConfig>("label_studio_config")?;
     con.register_table_function::<ppm::PpmFit>("ppm_fit")?;
     con.register_table_function::<ppm::PpmWeights>("ppm_weights")?;
     con.register_table_function::<ppm::PpmScore>("ppm_score")?;

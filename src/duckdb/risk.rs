@@ -3,7 +3,7 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{load_routing_model, seed_arg, BoundModel, TaggedInput};
-use super::output::{deferred, emit, Block, ColType, Column, Emitter};
+use super::output::{deferred, emit, Block, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::risk::eval::{fit_report, route_eval, EvalOptions, EvalRow, Router};
@@ -14,8 +14,14 @@ use std::sync::Mutex;
 /// The budgets `risk_fit` reports `captured` at, and `route_eval`'s default.
 const DEFAULT_BUDGETS: [f64; 4] = [0.1, 0.2, 0.3, 0.5];
 
-/// The fields of one `captured` record.
-const CAPTURED_FIELDS: &[&str] = &["budget", "accuracy", "random", "oracle", "captured"];
+/// `captured`: a list of `{budget, accuracy, random, oracle, captured}` records.
+static CAPTURED: NestedType = NestedType::List(&NestedType::Struct(&[
+    ("budget", NestedType::Double),
+    ("accuracy", NestedType::Double),
+    ("random", NestedType::Double),
+    ("oracle", NestedType::Double),
+    ("captured", NestedType::Double),
+]));
 
 /// What both functions bind: the input and how to fit.
 #[derive(Clone)]
@@ -99,7 +105,7 @@ const FIT_COLUMNS: [(&str, ColType); 10] = [
     ("log_loss", ColType::Double),
     ("brier", ColType::Double),
     ("ece", ColType::Double),
-    ("captured", ColType::DoubleRecordList(CAPTURED_FIELDS)),
+    ("captured", ColType::Nested(&CAPTURED)),
     ("saved_to", ColType::Varchar),
     ("model_json", ColType::Varchar),
 ];
@@ -141,8 +147,15 @@ impl VTab for RiskFit {
     }
 }
 
-fn record(r: &EvalRow) -> Vec<Option<f64>> {
-    vec![Some(r.budget), Some(r.accuracy), Some(r.random), Some(r.oracle), r.captured]
+fn record(r: &EvalRow) -> Nested {
+    let v = |x: Option<f64>| x.map_or(Nested::Null, Nested::Float);
+    Nested::Struct(vec![
+        v(Some(r.budget)),
+        v(Some(r.accuracy)),
+        v(Some(r.random)),
+        v(Some(r.oracle)),
+        v(r.captured),
+    ])
 }
 
 fn fit_rows(b: FitBind) -> crate::Result<Vec<Block>> {
@@ -164,7 +177,7 @@ fn fit_rows(b: FitBind) -> crate::Result<Vec<Block>> {
             Column::Float(vec![Some(c.log_loss)]),
             Column::Float(vec![Some(c.brier)]),
             Column::Float(vec![Some(c.ece)]),
-            Column::FloatRecordList(vec![Some(report.captured.iter().map(record).collect())]),
+            Column::Nested(&CAPTURED, vec![Nested::List(report.captured.iter().map(record).collect())]),
             Column::Text(vec![b.save.clone()]),
             Column::Text(vec![Some(model.to_json()?)]),
         ],

@@ -6,17 +6,19 @@ use super::common::{
     budget_arg, matrix, routing_model_arg, strategy_arg, BoundModel, Scored, Tagged, TaggedInput,
     ROUTE_PARAMS,
 };
-use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter};
+use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
-use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
-use crate::route::hybrid::{assemble, Chosen, HybridRow, OnMissingLabel};
+use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::route::hybrid::{
+    apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
+};
 use crate::route::{fewest_for_target, route_with, Budget, Routing, Strategy};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::Mutex;
 
-fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
+pub(super) fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
     let mut p = MAPPING_PARAMS.to_vec();
     p.extend(TAG_PARAMS);
     p.extend(ROUTE_PARAMS);
@@ -27,13 +29,13 @@ fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, Logi
 /// What every routing function binds: the input, the model, the strategy.
 #[derive(Clone)]
 pub struct RouteBind {
-    input: TaggedInput,
-    model: BoundModel,
+    pub(super) input: TaggedInput,
+    pub(super) model: BoundModel,
     strategy: Strategy,
 }
 
 impl RouteBind {
-    fn bind(args: &Args) -> Result<RouteBind, String> {
+    pub(super) fn bind(args: &Args) -> Result<RouteBind, String> {
         Ok(RouteBind {
             model: routing_model_arg(args)?,
             strategy: strategy_arg(args)?,
@@ -52,7 +54,7 @@ pub struct RouteSize {
 
 impl RouteSize {
     /// The positional budget at `index` (NULL allowed with `target_accuracy :=`).
-    fn bind(args: &Args, index: u64, model: &BoundModel, n: usize) -> Result<RouteSize, String> {
+    pub(super) fn bind(args: &Args, index: u64, model: &BoundModel, n: usize) -> Result<RouteSize, String> {
         let target_accuracy = args.f64("target_accuracy")?;
         let budget = match (target_accuracy, args.positional_f64(index, "the budget")) {
             (Some(_), Err(_)) => None,
@@ -275,7 +277,22 @@ pub struct HybridDataset;
 pub struct HybridBind {
     common: RouteBind,
     size: RouteSize,
-    on_missing: OnMissingLabel,
+    policy: MissingPolicy,
+    /// `human_labels :=`: a Parquet file (or glob) of `id, human_pref`.
+    human_labels: Option<String>,
+    conversational: bool,
+}
+
+/// `format := 'conversational'`: a list of chat messages.
+static MESSAGES: NestedType =
+    NestedType::List(&NestedType::Struct(&[("role", NestedType::Varchar), ("content", NestedType::Varchar)]));
+
+/// The user prompt and one assistant completion as chat messages.
+fn messages(prompt: &Option<String>, completion: Option<String>) -> Nested {
+    let message = |role: &str, content: Option<String>| {
+        Nested::Struct(vec![Nested::Text(role.into()), content.map_or(Nested::Null, Nested::Text)])
+    };
+    Nested::List(vec![message("user", prompt.clone()), message("assistant", completion)])
 }
 
 impl VTab for HybridDataset {
@@ -284,26 +301,66 @@ impl VTab for HybridDataset {
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(HYBRID, bind);
-        let on_missing = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
+        let label = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
             "error" => OnMissingLabel::Error,
             "drop" => OnMissingLabel::Drop,
             other => {
                 return Err(format!("{HYBRID}: on_missing_label := '{other}' is not 'error' or 'drop'").into())
             }
         };
+        let human = match args.text("on_missing_human")?.as_deref().unwrap_or("error") {
+            "error" => OnMissingHuman::Error,
+            "ai" => OnMissingHuman::Ai,
+            "drop" => OnMissingHuman::Drop,
+            other => {
+                return Err(
+                    format!("{HYBRID}: on_missing_human := '{other}' is not 'error', 'ai' or 'drop'").into()
+                )
+            }
+        };
+        let conversational = match args.text("format")?.as_deref().unwrap_or("trl") {
+            "trl" => false,
+            "conversational" => true,
+            other => {
+                return Err(format!(
+                "{HYBRID}: format := '{other}' is not 'trl' or 'conversational'. Hint: 'trl' gives prompt, \
+                     chosen and rejected as text; 'conversational' gives chosen and rejected as lists of \
+                     {{role, content}} messages"
+            )
+                .into())
+            }
+        };
+        let human_labels = args.text("human_labels")?;
+        if let Some(path) = &human_labels {
+            // Opened at bind time so that a missing file or column fails before any work.
+            read_labels_file(path).map_err(|e| fail(HYBRID, e))?;
+        }
         let common = RouteBind::bind(&args)?;
         let size = RouteSize::bind(&args, 1, &common.model, common.input.dataset.num_rows() as usize)?;
-        declare(
-            bind,
-            &[
-                ("id", ColType::Varchar),
-                ("prompt", ColType::Varchar),
-                ("chosen", ColType::Varchar),
-                ("rejected", ColType::Varchar),
-                ("label_source", ColType::Varchar),
-            ],
-        );
-        Ok(HybridBind { common, size, on_missing })
+        if conversational {
+            declare(
+                bind,
+                &[
+                    ("id", ColType::Varchar),
+                    ("chosen", ColType::Nested(&MESSAGES)),
+                    ("rejected", ColType::Nested(&MESSAGES)),
+                    ("label_source", ColType::Varchar),
+                ],
+            );
+        } else {
+            declare(
+                bind,
+                &[
+                    ("id", ColType::Varchar),
+                    ("prompt", ColType::Varchar),
+                    ("chosen", ColType::Varchar),
+                    ("rejected", ColType::Varchar),
+                    ("label_source", ColType::Varchar),
+                ],
+            );
+        }
+        let policy = MissingPolicy { human, label };
+        Ok(HybridBind { common, size, policy, human_labels, conversational })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -325,7 +382,13 @@ impl VTab for HybridDataset {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("on_missing_label", ParamType::Varchar), ("target_accuracy", ParamType::Double)])
+        route_params(&[
+            ("on_missing_label", ParamType::Varchar),
+            ("on_missing_human", ParamType::Varchar),
+            ("human_labels", ParamType::Varchar),
+            ("format", ParamType::Varchar),
+            ("target_accuracy", ParamType::Double),
+        ])
     }
 }
 
@@ -333,6 +396,7 @@ impl VTab for HybridDataset {
 /// the kept rows: the texts are never all in memory at once.
 struct HybridSource {
     job: Option<HybridBind>,
+    conversational: bool,
     dataset: Option<Dataset>,
     /// Kept rows, ascending by input index, and the next one to emit.
     plan: Vec<HybridRow>,
@@ -345,6 +409,7 @@ struct HybridSource {
 impl HybridSource {
     fn new(bind: HybridBind) -> HybridSource {
         HybridSource {
+            conversational: bind.conversational,
             job: Some(bind),
             dataset: None,
             plan: Vec::new(),
@@ -358,10 +423,13 @@ impl HybridSource {
     fn plan(b: &HybridBind) -> crate::Result<Vec<HybridRow>> {
         let (tagged, routing) = tag_and_route(&b.common, b.size)?;
         let rows = &tagged.rows;
-        let human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
+        let mut human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
         let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let (kept, _summary) = assemble(&routing.human, &human, &ai, &ids, b.on_missing)?;
+        if let Some(path) = &b.human_labels {
+            apply_human_labels(&ids, &routing.human, &mut human, &read_labels_file(path)?, path)?;
+        }
+        let (kept, _summary) = assemble_with(&routing.human, &human, &ai, &ids, b.policy)?;
         Ok(kept)
     }
 
@@ -414,6 +482,22 @@ impl HybridSource {
                 rejected.push(r);
                 sources.push(Some(row.label_source.as_str().to_string()));
                 self.next += 1;
+            }
+            if !ids.is_empty() && self.conversational {
+                return Ok(Some(Block {
+                    columns: vec![
+                        Column::Text(ids),
+                        Column::Nested(
+                            &MESSAGES,
+                            chosen.into_iter().zip(&prompts).map(|(c, p)| messages(p, c)).collect(),
+                        ),
+                        Column::Nested(
+                            &MESSAGES,
+                            rejected.into_iter().zip(&prompts).map(|(r, p)| messages(p, r)).collect(),
+                        ),
+                        Column::Text(sources),
+                    ],
+                }));
             }
             if !ids.is_empty() {
                 return Ok(Some(Block {
