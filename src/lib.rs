@@ -12,18 +12,22 @@
 //!                           ppm::Model (linear | quadratic) ◄── ppm::fit ─────────┤
 //!                                                                                 ▼
 //!                                route::{topk, simulated, optimize} ─► Routing ─► hybrid dataset
+//!                                                          │                      ▲
+//!                                      annotate: tasks ◄───┘   an export → labels ┘
 //! ```
 //!
 //! Start reading at [`data::Dataset`], then [`tags::TagMatrix`]. The DuckDB
 //! adapter (`src/duckdb/`) is the only module with `unsafe` code and FFI.
 
 pub mod analysis;
+pub mod annotate;
 pub mod data;
 pub mod embed;
 pub mod error;
 pub mod llm;
 pub mod parallel;
 pub mod ppm;
+pub mod risk;
 pub mod route;
 pub mod tags;
 

@@ -17,7 +17,17 @@ fn ties_are_dropped_after_routing_whichever_source_they_come_from() {
     // r0: human tie → dropped (the AI's A is not used); r1: human A;
     // r2: AI tie → dropped; r3: AI B.
     assert_eq!(row_view(&rows), vec![(1, Chosen::A, LabelSource::Human), (3, Chosen::B, LabelSource::Ai)]);
-    assert_eq!(s, HybridSummary { n_human: 1, n_ai: 1, ties_dropped: 2, missing_dropped: 0, fallbacks: 0 });
+    assert_eq!(
+        s,
+        HybridSummary {
+            n_human: 1,
+            n_ai: 1,
+            ties_dropped: 2,
+            missing_dropped: 0,
+            fallbacks: 0,
+            human_missing_dropped: 0
+        }
+    );
 }
 
 #[test]
@@ -36,7 +46,17 @@ fn a_missing_needed_label_falls_back_to_the_other_source() {
             (3, Chosen::B, LabelSource::Ai)
         ]
     );
-    assert_eq!(s, HybridSummary { n_human: 1, n_ai: 2, ties_dropped: 1, missing_dropped: 0, fallbacks: 3 });
+    assert_eq!(
+        s,
+        HybridSummary {
+            n_human: 1,
+            n_ai: 2,
+            ties_dropped: 1,
+            missing_dropped: 0,
+            fallbacks: 3,
+            human_missing_dropped: 0
+        }
+    );
 }
 
 #[test]
@@ -56,7 +76,17 @@ fn instances_without_any_label_fail_or_are_dropped() {
     let (rows, s) = assemble(&human, &hp, &ap, &ids, OnMissingLabel::Drop).unwrap();
     assert_eq!(rows.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0, 1, 14]);
     // 0 and 14 are routed with human A; 1 is not routed, has no AI label → human A.
-    assert_eq!(s, HybridSummary { n_human: 3, n_ai: 0, ties_dropped: 0, missing_dropped: 12, fallbacks: 1 });
+    assert_eq!(
+        s,
+        HybridSummary {
+            n_human: 3,
+            n_ai: 0,
+            ties_dropped: 0,
+            missing_dropped: 12,
+            fallbacks: 1,
+            human_missing_dropped: 0
+        }
+    );
 }
 
 #[test]

@@ -14,4 +14,6 @@ pub use label::{Label, LABEL_HINT};
 pub use mapping::{ColumnMapping, ColumnOverrides, Field};
 pub use reader::DEFAULT_BATCH_ROWS;
 pub(crate) use reader::{expand, open_builder};
-pub use reader::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, InstanceBatch, Unit, UnitReader};
+pub use reader::{
+    read_labels_file, Dataset, ExtraColumn, ExtraKind, ExtraRequest, InstanceBatch, Unit, UnitReader,
+};

@@ -522,3 +522,72 @@ fn to_labels(a: &ArrayRef, path: &str, column: &str, ids: &[String]) -> Result<V
         })
         .collect()
 }
+
+/// Reads the `id` and `human_pref` columns of a labels file (a Parquet path or
+/// glob, any other columns ignored), in file order. A NULL label is kept as
+/// `None`; a NULL id, a missing column or an unknown label is an error.
+pub fn read_labels_file(pattern: &str) -> Result<Vec<(String, Option<Label>)>> {
+    let mut out = Vec::new();
+    for path in expand(pattern)? {
+        let shown = path.display().to_string();
+        let builder = open_builder(&path)?;
+        let schema = builder.schema().clone();
+        let names =
+            || schema.fields().iter().map(|f| format!("'{}'", f.name())).collect::<Vec<_>>().join(", ");
+        let mut roots = Vec::new();
+        for (column, ok) in [("id", None), ("human_pref", Some(()))] {
+            let Some((i, f)) = schema.fields().iter().enumerate().find(|(_, f)| f.name() == column) else {
+                return Err(Error::column(
+                    &shown,
+                    column,
+                    "column not found in the labels file",
+                    format!(
+                        "a labels file needs the columns 'id' and 'human_pref' (rename them in SQL); its columns are {}",
+                        names()
+                    ),
+                ));
+            };
+            let t = f.data_type();
+            if ok.is_some() && !(is_stringish(t) || is_integer(t)) {
+                return Err(Error::column(
+                    &shown,
+                    column,
+                    format!("has type {t}, expected a string or integer label"),
+                    LABEL_HINT,
+                ));
+            }
+            roots.push(i);
+        }
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let reader =
+            builder.with_projection(mask).with_batch_size(DEFAULT_BATCH_ROWS).build().map_err(|e| {
+                Error::file(&shown, format!("cannot read: {e}"), "check the file with another Parquet reader")
+            })?;
+        let mut row = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| {
+                Error::file(&shown, format!("cannot read: {e}"), "check the file with another Parquet reader")
+            })?;
+            let (Some(id_col), Some(label_col)) =
+                (batch.column_by_name("id"), batch.column_by_name("human_pref"))
+            else {
+                return Err(Error::Internal("labels file columns not read".into()));
+            };
+            let mut ids = Vec::with_capacity(batch.num_rows());
+            for (i, id) in to_text(id_col, &shown, "id")?.into_iter().enumerate() {
+                ids.push(id.ok_or_else(|| Error::Value {
+                    path: shown.clone(),
+                    column: "id".into(),
+                    id: format!("row {}", row + i as u64),
+                    value: "NULL".into(),
+                    message: "the id is NULL".into(),
+                    hint: "remove the rows with a NULL id from the labels file".into(),
+                })?);
+            }
+            let labels = to_labels(label_col, &shown, "human_pref", &ids)?;
+            row += ids.len() as u64;
+            out.extend(ids.into_iter().zip(labels));
+        }
+    }
+    Ok(out)
+}

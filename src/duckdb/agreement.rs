@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 const NAME: &str = "judge_agreement";
 
-const COLUMNS: [(&str, ColType); 15] = [
+const COLUMNS: [(&str, ColType); 16] = [
     ("slice", ColType::Varchar),
     ("n", ColType::BigInt),
     ("n_both", ColType::BigInt),
@@ -32,6 +32,7 @@ const COLUMNS: [(&str, ColType); 15] = [
     ("small_slice", ColType::Boolean),
     ("p_value", ColType::Double),
     ("q_value", ColType::Double),
+    ("label", ColType::Varchar),
 ];
 
 #[derive(Clone)]
@@ -186,6 +187,8 @@ fn run(bind: Bind) -> crate::Result<Vec<Block>> {
             Column::Bool(stats.iter().map(|s| Some(s.small_slice)).collect()),
             float(&|s| s.p_value),
             float(&|s| s.q_value),
+            // The slice as a person reads it, where it is a tag.
+            Column::Text(stats.iter().map(|s| s.slice.as_deref().and_then(crate::tags::tag_label)).collect()),
         ],
     }])
 }

@@ -14,6 +14,9 @@ pub enum ParamType {
     Double,
     BigInt,
     Boolean,
+    /// Any type: for parameters that take a value or a list of values
+    /// (`model := 'risk'` or `model := ['paper-prior', 'risk']`).
+    Any,
 }
 
 impl ParamType {
@@ -23,6 +26,7 @@ impl ParamType {
             ParamType::Double => LogicalTypeId::Double.into(),
             ParamType::BigInt => LogicalTypeId::Bigint.into(),
             ParamType::Boolean => LogicalTypeId::Boolean.into(),
+            ParamType::Any => LogicalTypeId::Any.into(),
         }
     }
 }
@@ -116,6 +120,42 @@ impl<'a> Args<'a> {
             Some(v) if v.is_null() => Err(self.null_error(&format!("{name} :="))),
             Some(v) => Ok(Some(v.to_bool())),
         }
+    }
+
+    /// A parameter that is one text or a list of texts (declared [`ParamType::Any`]);
+    /// `Ok(None)` when absent. NULL, a NULL element or an empty list is an error.
+    pub fn text_list(&self, name: &str) -> ArgResult<Option<Vec<String>>> {
+        self.list(name, |v| v.to_string())
+    }
+
+    /// A parameter that is one number or a list of numbers (declared [`ParamType::Any`]).
+    pub fn f64_list(&self, name: &str) -> ArgResult<Option<Vec<f64>>> {
+        self.list(name, |v| v.to_double())
+    }
+
+    fn list<T>(&self, name: &str, get: impl Fn(&Value) -> T) -> ArgResult<Option<Vec<T>>> {
+        let Some(v) = self.named_value(name) else { return Ok(None) };
+        if v.is_null() {
+            return Err(self.null_error(&format!("{name} :=")));
+        }
+        let items = match v.to_list() {
+            Some(items) => items,
+            None => return Ok(Some(vec![get(&v)])),
+        };
+        if items.is_empty() {
+            return Err(format!("{}: {name} := [] is an empty list; give at least one value", self.function));
+        }
+        items
+            .iter()
+            .map(|x| {
+                if x.is_null() {
+                    Err(format!("{}: {name} := [...] holds a NULL; give only values", self.function))
+                } else {
+                    Ok(get(x))
+                }
+            })
+            .collect::<ArgResult<Vec<T>>>()
+            .map(Some)
     }
 
     /// The column-mapping parameters (`id := …`, `prompt := …`, …).

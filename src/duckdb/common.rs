@@ -4,8 +4,9 @@ use super::args::{Args, ParamType};
 use super::fail;
 use super::tagging::{open_for_tagging, tag_options};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
-use crate::ppm::{resolve_model, Model};
-use crate::route::{Budget, Strategy, PAPER_N_SIMULATIONS};
+use crate::ppm::{resolve_model, Model, PAPER_PRIOR};
+use crate::risk::{input::score_instances, RiskModel, RISK_FORMAT};
+use crate::route::{Budget, RouteModel, Strategy, PAPER_N_SIMULATIONS};
 use crate::tags::pipeline::{tag_rows, InputColumns, TagOptions, TaggedRow};
 use crate::tags::TagMatrix;
 use std::sync::Arc;
@@ -73,6 +74,90 @@ impl TaggedInput {
     pub fn threads(&self) -> usize {
         self.options.threads
     }
+
+    /// The rows with a human label, tagged, with the judge-error features
+    /// (see [`crate::risk::input::eval_data`]).
+    pub fn eval_data(
+        &self,
+        extra: &[String],
+        wanted: Option<&[String]>,
+        what: &str,
+    ) -> crate::Result<crate::risk::eval::EvalData> {
+        crate::risk::input::eval_data(&self.dataset, &self.inputs, &self.options, extra, wanted, what)
+    }
+
+    /// Tags every instance; under a judge-error model also each one's
+    /// probability that the AI label is wrong (the routing input).
+    pub fn tag_for(&self, model: &BoundModel) -> crate::Result<Tagged> {
+        match model {
+            BoundModel::Ppm(m) => Ok(Tagged { rows: self.tag()?, model: Scored::Ppm(Box::new(m.dense())) }),
+            BoundModel::Risk(m) => {
+                let (rows, p) = score_instances(&self.dataset, &self.inputs, &self.options, m)?;
+                Ok(Tagged { rows, model: Scored::Errors(p) })
+            }
+        }
+    }
+}
+
+/// Tagged rows and what the bound model makes of them.
+pub struct Tagged {
+    pub rows: Vec<TaggedRow>,
+    pub model: Scored,
+}
+
+/// The bound model, ready to route the tagged rows.
+pub enum Scored {
+    /// A PPM, laid out over the 90 tags.
+    Ppm(Box<crate::ppm::DenseModel>),
+    /// P(AI label wrong) per row, under a judge-error model.
+    Errors(Vec<f64>),
+}
+
+impl Tagged {
+    /// The model as the routing strategies take it.
+    pub fn route_model(&self) -> RouteModel<'_> {
+        match &self.model {
+            Scored::Ppm(m) => RouteModel::Ppm(m),
+            Scored::Errors(p) => RouteModel::JudgeError(p),
+        }
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.rows.iter().map(|r| r.id.as_str()).collect()
+    }
+}
+
+/// A routing model bound from `model :=`: a PPM (`paper-prior` or a
+/// `prefroute-ppm/1` file) or a judge-error model (a `prefroute-risk/1`
+/// file); the file's `format` says which.
+#[derive(Clone)]
+pub enum BoundModel {
+    Ppm(Arc<Model>),
+    Risk(Arc<RiskModel>),
+}
+
+/// Loads a routing model of either kind.
+pub fn load_routing_model(name: &str) -> crate::Result<BoundModel> {
+    if name != PAPER_PRIOR && is_risk_file(name) {
+        return Ok(BoundModel::Risk(Arc::new(RiskModel::load(std::path::Path::new(name))?)));
+    }
+    Ok(BoundModel::Ppm(resolve_model(name)?))
+}
+
+/// Does the file at `path` declare the judge-error model format?
+fn is_risk_file(path: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        // A truncated risk file still names its format near the start.
+        return text.contains(RISK_FORMAT);
+    };
+    v.get("format").and_then(|f| f.as_str()).is_some_and(|f| f.starts_with("prefroute-risk/"))
+}
+
+/// `model :=` of the routing functions (default `paper-prior`): a PPM or a judge-error model.
+pub fn routing_model_arg(args: &Args) -> Result<BoundModel, String> {
+    let name = args.text("model")?.unwrap_or_else(|| PAPER_PRIOR.into());
+    load_routing_model(&name).map_err(|e| fail(args.function, e))
 }
 
 /// The tag matrix of tagged rows.
@@ -80,10 +165,17 @@ pub fn matrix(rows: &[TaggedRow]) -> TagMatrix {
     TagMatrix::new(rows.iter().map(|r| r.tags).collect())
 }
 
-/// `model :=` (default: the embedded `paper-prior`), loaded and validated at bind time.
+/// `model :=` of the functions that need a PPM (default: the embedded
+/// `paper-prior`), loaded and validated at bind time.
 pub fn model_arg(args: &Args) -> Result<Arc<Model>, String> {
-    let name = args.text("model")?.unwrap_or_else(|| "paper-prior".into());
-    resolve_model(&name).map_err(|e| fail(args.function, e))
+    match routing_model_arg(args)? {
+        BoundModel::Ppm(m) => Ok(m),
+        BoundModel::Risk(m) => Err(format!(
+            "{}: '{}' is a judge-error model ({RISK_FORMAT}); this function needs a PPM. Hint: use \
+             'paper-prior' or a model file written by ppm_fit",
+            args.function, m.name
+        )),
+    }
 }
 
 /// `strategy :=`, `seed :=`, `n_simulations :=`.
@@ -98,8 +190,10 @@ pub fn strategy_arg(args: &Args) -> Result<Strategy, String> {
         "auto" | "optimize" => Ok(Strategy::Optimize),
         "topk" => Ok(Strategy::TopK),
         "simulated" => Ok(Strategy::Simulated { n_simulations, seed }),
+        "random" => Ok(Strategy::Random { seed }),
         other => Err(format!(
-            "{}: unknown strategy '{other}'. Hint: use 'auto' (= 'optimize'), 'optimize', 'topk' or 'simulated'",
+            "{}: unknown strategy '{other}'. Hint: use 'auto' (= 'optimize'), 'optimize', 'topk', 'simulated' or \
+             'random'",
             args.function
         )),
     }

@@ -4,6 +4,7 @@
 //! error naming the function; nothing here may panic across the FFI boundary.
 
 mod agreement;
+mod annotate;
 mod args;
 mod common;
 mod instances;
@@ -11,6 +12,7 @@ mod judge;
 mod output;
 mod ppm;
 mod raw_scan;
+mod risk;
 mod routing;
 mod scalars;
 mod tagging;
@@ -43,17 +45,23 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<routing::RouteInstances>("route_instances")?;
     con.register_table_function::<routing::BudgetCurve>("budget_curve")?;
     con.register_table_function::<routing::HybridDataset>("hybrid_dataset")?;
+    con.register_table_function::<annotate::LabelStudioTasks>("label_studio_tasks")?;
+    con.register_table_function::<annotate::LabelStudioLabels>("label_studio_labels")?;
+    con.register_table_function::<annotate::LabelStudioConfig>("label_studio_config")?;
     con.register_table_function::<ppm::PpmFit>("ppm_fit")?;
     con.register_table_function::<ppm::PpmWeights>("ppm_weights")?;
     con.register_table_function::<ppm::PpmScore>("ppm_score")?;
     con.register_table_function::<ppm::TagGains>("tag_gains")?;
     con.register_table_function::<ppm::SimulateCandidates>("simulate_candidates")?;
+    con.register_table_function::<risk::RiskFit>("risk_fit")?;
+    con.register_table_function::<risk::RouteEval>("route_eval")?;
     con.register_scalar_function::<scalars::PpmPredict>("ppm_predict")?;
     con.register_scalar_function::<scalars::Rouge1>("rouge1")?;
     con.register_scalar_function::<scalars::RougeL>("rouge_l")?;
     con.register_scalar_function::<scalars::TokenCount>("token_count")?;
     con.register_scalar_function::<scalars::DetectLanguage>("detect_language")?;
     con.register_scalar_function::<scalars::DescribePrompt>("describe_prompt")?;
+    con.register_scalar_function::<scalars::TagLabel>("tag_label")?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! chunks of at most one vector size, in order.
 
 use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeHandle, LogicalTypeId};
+use duckdb::ffi;
 
 /// SQL type of a result column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +14,44 @@ pub enum ColType {
     Boolean,
     VarcharList,
     DoubleList,
+    /// Any nesting of STRUCTs and LISTs over VARCHAR and DOUBLE (values in [`Column::Nested`]).
+    Nested(&'static NestedType),
+}
+
+/// The type of a nested result column, written as a constant tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NestedType {
+    Varchar,
+    Double,
+    List(&'static NestedType),
+    Struct(&'static [(&'static str, NestedType)]),
+}
+
+impl NestedType {
+    fn logical(self) -> LogicalTypeHandle {
+        match self {
+            NestedType::Varchar => LogicalTypeId::Varchar.into(),
+            NestedType::Double => LogicalTypeId::Double.into(),
+            NestedType::List(child) => LogicalTypeHandle::list(&child.logical()),
+            NestedType::Struct(fields) => {
+                let children: Vec<(&str, LogicalTypeHandle)> =
+                    fields.iter().map(|(n, t)| (*n, t.logical())).collect();
+                LogicalTypeHandle::struct_type(&children)
+            }
+        }
+    }
+}
+
+/// One value of a nested column; it must match the column's [`NestedType`]
+/// (a mismatch is written as NULL, never as a crash).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Nested {
+    Null,
+    Text(String),
+    Float(f64),
+    List(Vec<Nested>),
+    /// The fields' values, in the order of the type's fields.
+    Struct(Vec<Nested>),
 }
 
 impl ColType {
@@ -25,6 +64,7 @@ impl ColType {
             ColType::Boolean => LogicalTypeId::Boolean.into(),
             ColType::VarcharList => LogicalTypeHandle::list(&LogicalTypeId::Varchar.into()),
             ColType::DoubleList => LogicalTypeHandle::list(&LogicalTypeId::Double.into()),
+            ColType::Nested(t) => t.logical(),
         }
     }
 }
@@ -38,6 +78,8 @@ pub enum Column {
     Bool(Vec<Option<bool>>),
     TextList(Vec<Option<Vec<String>>>),
     FloatList(Vec<Option<Vec<f64>>>),
+    /// Values of a column declared [`ColType::Nested`] with the same type.
+    Nested(&'static NestedType, Vec<Nested>),
 }
 
 impl Column {
@@ -49,6 +91,7 @@ impl Column {
             Column::Bool(v) => v.len(),
             Column::TextList(v) => v.len(),
             Column::FloatList(v) => v.len(),
+            Column::Nested(_, v) => v.len(),
         }
     }
 }
@@ -89,7 +132,7 @@ impl Emitter {
             if let Some(block) = &self.current {
                 if self.offset < block.len() {
                     let n = (block.len() - self.offset).min(VECTOR_SIZE);
-                    write_rows(block, self.offset, n, out);
+                    write_rows(block, self.offset, n, out)?;
                     self.offset += n;
                     out.set_len(n);
                     return Ok(());
@@ -112,7 +155,7 @@ impl Emitter {
 /// DuckDB's standard vector size: rows per output chunk.
 pub const VECTOR_SIZE: usize = 2048;
 
-fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) {
+fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) -> Result<(), String> {
     for (c, column) in block.columns.iter().enumerate() {
         match column {
             Column::Text(v) => {
@@ -168,8 +211,134 @@ fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) {
                 }
                 list.set_len(flat.len());
             }
+            Column::Nested(ty, v) => {
+                let values: Vec<&Nested> = v[from..from + n].iter().collect();
+                // SAFETY: the chunk's column `c` was declared with `ty.logical()` (the
+                // declaration and the block are made from the same constant), and the
+                // chunk has room for `n ≤ VECTOR_SIZE` rows.
+                unsafe { write_nested(out_vector(out, c), ty, 0, &values)? };
+            }
         }
     }
+    Ok(())
+}
+
+/// The raw vector of column `c` of `out`.
+fn out_vector(out: &DataChunkHandle, c: usize) -> ffi::duckdb_vector {
+    // SAFETY: `out` is the live output chunk DuckDB handed to this call, and `c`
+    // is one of its declared columns.
+    unsafe { ffi::duckdb_data_chunk_get_vector(out.get_ptr(), c as u64) }
+}
+
+/// Marks row `row` of `v` NULL.
+///
+/// # Safety
+/// `v` is a live vector with room for `row`.
+unsafe fn set_invalid(v: ffi::duckdb_vector, row: usize) {
+    // SAFETY: the caller's contract; the validity mask is made writable first.
+    unsafe {
+        ffi::duckdb_vector_ensure_validity_writable(v);
+        ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(v), row as u64);
+    }
+}
+
+/// Writes `values` into rows `at..at + values.len()` of `v`, recursively.
+///
+/// # Safety
+/// `v` is a live vector of type `ty.logical()` with room for those rows (for a
+/// list's child, reserved by the caller before the call).
+/// Fails (before writing the list's rows) when DuckDB cannot grow a list's child vector.
+unsafe fn write_nested(
+    v: ffi::duckdb_vector,
+    ty: &NestedType,
+    at: usize,
+    values: &[&Nested],
+) -> Result<(), String> {
+    match ty {
+        NestedType::Varchar => {
+            for (i, x) in values.iter().enumerate() {
+                match x {
+                    // SAFETY: `v` is a VARCHAR vector with room for row `at + i`; DuckDB copies the bytes.
+                    Nested::Text(s) => unsafe {
+                        ffi::duckdb_vector_assign_string_element_len(
+                            v,
+                            (at + i) as u64,
+                            s.as_ptr() as *const std::os::raw::c_char,
+                            s.len() as u64,
+                        )
+                    },
+                    // SAFETY: as above.
+                    _ => unsafe { set_invalid(v, at + i) },
+                }
+            }
+        }
+        NestedType::Double => {
+            // SAFETY: a DOUBLE vector's data is an f64 array with room for these rows.
+            let data = unsafe { ffi::duckdb_vector_get_data(v) as *mut f64 };
+            for (i, x) in values.iter().enumerate() {
+                match x {
+                    // SAFETY: row `at + i` is within the vector's capacity.
+                    Nested::Float(f) => unsafe { data.add(at + i).write(*f) },
+                    // SAFETY: as above.
+                    _ => unsafe {
+                        data.add(at + i).write(0.0);
+                        set_invalid(v, at + i);
+                    },
+                }
+            }
+        }
+        NestedType::Struct(fields) => {
+            for (j, (_, fty)) in fields.iter().enumerate() {
+                let child_values: Vec<&Nested> = values
+                    .iter()
+                    .map(|x| match x {
+                        Nested::Struct(items) => items.get(j).unwrap_or(&Nested::Null),
+                        _ => &Nested::Null,
+                    })
+                    .collect();
+                // SAFETY: a struct's children have the struct's capacity, so the same rows fit.
+                unsafe {
+                    write_nested(ffi::duckdb_struct_vector_get_child(v, j as u64), fty, at, &child_values)?
+                };
+            }
+            for (i, x) in values.iter().enumerate() {
+                if !matches!(x, Nested::Struct(_)) {
+                    // SAFETY: row `at + i` is within the vector's capacity.
+                    unsafe { set_invalid(v, at + i) };
+                }
+            }
+        }
+        NestedType::List(child_ty) => {
+            // SAFETY: `v` is a live LIST vector; its size is the child rows already written.
+            let start = unsafe { ffi::duckdb_list_vector_get_size(v) } as usize;
+            let items: Vec<&Nested> = values
+                .iter()
+                .flat_map(|x| if let Nested::List(l) = x { l.iter().collect() } else { vec![] })
+                .collect();
+            // SAFETY: reserving grows the child (and a struct child's children) to hold
+            // `start + items.len()` rows; the data pointers are taken after it.
+            unsafe {
+                if ffi::duckdb_list_vector_reserve(v, (start + items.len()) as u64) != ffi::DuckDBSuccess {
+                    return Err(format!("DuckDB could not make room for {} list items", start + items.len()));
+                }
+                let entries = ffi::duckdb_vector_get_data(v) as *mut ffi::duckdb_list_entry;
+                let mut offset = start;
+                for (i, x) in values.iter().enumerate() {
+                    let len = if let Nested::List(l) = x { l.len() } else { 0 };
+                    entries
+                        .add(at + i)
+                        .write(ffi::duckdb_list_entry { offset: offset as u64, length: len as u64 });
+                    offset += len;
+                    if !matches!(x, Nested::List(_)) {
+                        set_invalid(v, at + i);
+                    }
+                }
+                write_nested(ffi::duckdb_list_vector_get_child(v), child_ty, start, &items)?;
+                ffi::duckdb_list_vector_set_size(v, (start + items.len()) as u64);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, values: &[Option<T>]) {

@@ -2,14 +2,14 @@
 //! `tag_gains` and `simulate_candidates`.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::common::{matrix, model_arg, seed_arg, TaggedInput};
+use super::common::{matrix, model_arg, routing_model_arg, seed_arg, BoundModel, TaggedInput};
 use super::output::{deferred, emit, Block, ColType, Column, Emitter};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::ExtraKind;
 use crate::ppm::{fit, read_training_set, resolve_model, tag_gains, FitOptions, Form, Model};
 use crate::route::knapsack::sample_candidates;
-use crate::tags::{Counts, N_TAGS, TAG_NAMES};
+use crate::tags::{Counts, TAG_NAMES};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::{Arc, Mutex};
@@ -218,7 +218,7 @@ pub struct PpmScore;
 #[derive(Clone)]
 pub struct ScoreBind {
     input: TaggedInput,
-    model: Arc<Model>,
+    model: BoundModel,
     routed: Option<String>,
 }
 
@@ -228,7 +228,7 @@ impl VTab for PpmScore {
 
     fn bind(bind: &BindInfo) -> Result<ScoreBind, Box<dyn std::error::Error>> {
         let args = Args::new(SCORE, bind);
-        let model = model_arg(&args)?;
+        let model = routing_model_arg(&args)?;
         let routed = args.text("routed")?;
         let mut input = TaggedInput::bind(&args)?;
         if let Some(column) = &routed {
@@ -268,22 +268,25 @@ impl VTab for PpmScore {
     }
 }
 
+/// The all-AI, routed (with `routed :=`) and all-human scores: a PPM's
+/// prediction, or a judge-error model's expected label accuracy.
 fn score_rows(b: ScoreBind) -> crate::Result<Vec<Block>> {
-    let rows = b.input.tag()?;
-    let tags = matrix(&rows);
+    let tagged = b.input.tag_for(&b.model)?;
+    let tags = matrix(&tagged.rows);
+    let model = tagged.route_model();
+    let n = tags.len();
     let mut names = vec![Some("all-ai".to_string())];
     let mut n_human = vec![Some(0i64)];
-    let mut scores = vec![Some(b.model.predict(&[0.0; N_TAGS]))];
+    let mut scores = vec![Some(model.score(&tags, &vec![false; n]))];
     if let Some(column) = &b.routed {
         let flags = b.input.extra_flags(column)?;
-        let routed: Vec<usize> = flags.iter().enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
         names.push(Some(format!("routed ({column})")));
-        n_human.push(Some(routed.len() as i64));
-        scores.push(Some(b.model.predict(&tags.counts_of(routed))));
+        n_human.push(Some(flags.iter().filter(|f| **f).count() as i64));
+        scores.push(Some(model.score(&tags, &flags)));
     }
     names.push(Some("all-human".to_string()));
-    n_human.push(Some(tags.len() as i64));
-    scores.push(Some(b.model.predict(&tags.total_counts())));
+    n_human.push(Some(n as i64));
+    scores.push(Some(model.score(&tags, &vec![true; n])));
     Ok(vec![Block { columns: vec![Column::Text(names), Column::Int(n_human), Column::Float(scores)] }])
 }
 
@@ -322,7 +325,12 @@ impl VTab for TagGains {
         let input = TaggedInput::bind(&args)?;
         declare(
             bind,
-            &[("tag", ColType::Varchar), ("n_with_tag", ColType::BigInt), ("gain", ColType::Double)],
+            &[
+                ("tag", ColType::Varchar),
+                ("n_with_tag", ColType::BigInt),
+                ("gain", ColType::Double),
+                ("label", ColType::Varchar),
+            ],
         );
         Ok(GainsBind { input, model, n, trials, seed })
     }
@@ -363,6 +371,7 @@ fn gains_rows(b: GainsBind) -> crate::Result<Vec<Block>> {
             Column::Text(gains.iter().map(|g| Some(TAG_NAMES[g.tag].to_string())).collect()),
             Column::Int(gains.iter().map(|g| Some(g.n_with_tag as i64)).collect()),
             Column::Float(gains.iter().map(|g| Some(g.gain).filter(|v| v.is_finite())).collect()),
+            Column::Text(gains.iter().map(|g| crate::tags::tag_label(TAG_NAMES[g.tag])).collect()),
         ],
     }])
 }

@@ -101,6 +101,7 @@ fn raw_type(t: ParamType) -> ffi::DUCKDB_TYPE {
         ParamType::Double => ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,
         ParamType::BigInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
         ParamType::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
+        ParamType::Any => ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY,
     }
 }
 

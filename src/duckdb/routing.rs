@@ -2,19 +2,23 @@
 //! of a dataset with a PPM, and the hybrid preference dataset it yields.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::common::{budget_arg, matrix, model_arg, strategy_arg, TaggedInput, ROUTE_PARAMS};
-use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter};
+use super::common::{
+    budget_arg, matrix, routing_model_arg, strategy_arg, BoundModel, Scored, Tagged, TaggedInput,
+    ROUTE_PARAMS,
+};
+use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
-use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
-use crate::ppm::Model;
-use crate::route::hybrid::{assemble, Chosen, HybridRow, OnMissingLabel};
-use crate::route::{route, Budget, Strategy};
+use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::route::hybrid::{
+    apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
+};
+use crate::route::{fewest_for_target, route_with, Budget, Routing, Strategy};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
+pub(super) fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
     let mut p = MAPPING_PARAMS.to_vec();
     p.extend(TAG_PARAMS);
     p.extend(ROUTE_PARAMS);
@@ -25,19 +29,79 @@ fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, Logi
 /// What every routing function binds: the input, the model, the strategy.
 #[derive(Clone)]
 pub struct RouteBind {
-    input: TaggedInput,
-    model: Arc<Model>,
+    pub(super) input: TaggedInput,
+    pub(super) model: BoundModel,
     strategy: Strategy,
 }
 
 impl RouteBind {
-    fn bind(args: &Args) -> Result<RouteBind, String> {
+    pub(super) fn bind(args: &Args) -> Result<RouteBind, String> {
         Ok(RouteBind {
-            model: model_arg(args)?,
+            model: routing_model_arg(args)?,
             strategy: strategy_arg(args)?,
             input: TaggedInput::bind(args)?,
         })
     }
+}
+
+/// How many instances to route: a budget, or the fewest that reach an
+/// expected accuracy (judge-error models only), at most the budget if both.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSize {
+    budget: Option<Budget>,
+    target_accuracy: Option<f64>,
+}
+
+impl RouteSize {
+    /// The positional budget at `index` (NULL allowed with `target_accuracy :=`).
+    pub(super) fn bind(args: &Args, index: u64, model: &BoundModel, n: usize) -> Result<RouteSize, String> {
+        let target_accuracy = args.f64("target_accuracy")?;
+        let budget = match (target_accuracy, args.positional_f64(index, "the budget")) {
+            (Some(_), Err(_)) => None,
+            (_, Ok(_)) => Some(budget_arg(args, index)?),
+            (None, Err(e)) => return Err(e),
+        };
+        if let Some(b) = budget {
+            b.resolve(n).map_err(|e| fail(args.function, e))?;
+        }
+        if let Some(t) = target_accuracy {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(format!("{}: target_accuracy := {t} must be between 0 and 1", args.function));
+            }
+            if let BoundModel::Ppm(m) = model {
+                return Err(format!(
+                    "{}: target_accuracy := needs a judge-error model (risk_fit(…, save := …)); '{}' is a PPM, \
+                     whose predicted score is not an accuracy. Hint: give a budget instead",
+                    args.function, m.name
+                ));
+            }
+        }
+        Ok(RouteSize { budget, target_accuracy })
+    }
+}
+
+/// Tags the input and routes it: the one path every routing function takes.
+pub fn tag_and_route(b: &RouteBind, size: RouteSize) -> crate::Result<(Tagged, Routing)> {
+    let tagged = b.input.tag_for(&b.model)?;
+    let budget = match (size.target_accuracy, &tagged.model) {
+        (Some(target), Scored::Errors(p)) => {
+            let max_k = match size.budget {
+                Some(b) => b.resolve(p.len())?,
+                None => p.len(),
+            };
+            Budget::Count(fewest_for_target(p, target, max_k)? as u64)
+        }
+        _ => size.budget.unwrap_or(Budget::Count(0)),
+    };
+    let routing = route_with(
+        &matrix(&tagged.rows),
+        &tagged.ids(),
+        tagged.route_model(),
+        budget,
+        b.strategy,
+        b.input.threads(),
+    )?;
+    Ok((tagged, routing))
 }
 
 // ---------------------------------------------------------------- route_instances
@@ -49,7 +113,7 @@ pub struct RouteInstances;
 #[derive(Clone)]
 pub struct RouteInstancesBind {
     common: RouteBind,
-    budget: Budget,
+    size: RouteSize,
 }
 
 impl VTab for RouteInstances {
@@ -58,9 +122,8 @@ impl VTab for RouteInstances {
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(ROUTE, bind);
-        let budget = budget_arg(&args, 1)?;
         let common = RouteBind::bind(&args)?;
-        budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(ROUTE, e))?;
+        let size = RouteSize::bind(&args, 1, &common.model, common.input.dataset.num_rows() as usize)?;
         declare(
             bind,
             &[
@@ -72,7 +135,7 @@ impl VTab for RouteInstances {
             ],
         );
         bind.set_cardinality(common.input.dataset.num_rows(), true);
-        Ok(RouteInstancesBind { common, budget })
+        Ok(RouteInstancesBind { common, size })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -91,19 +154,13 @@ impl VTab for RouteInstances {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[])
+        route_params(&[("target_accuracy", ParamType::Double)])
     }
 }
 
 fn route_rows(b: RouteInstancesBind) -> crate::Result<Vec<Block>> {
-    let rows = b.common.input.tag()?;
-    let routing = route(
-        &matrix(&rows),
-        &b.common.model.dense(),
-        b.budget,
-        b.common.strategy,
-        b.common.input.threads(),
-    )?;
+    let (tagged, routing) = tag_and_route(&b.common, b.size)?;
+    let rows = &tagged.rows;
     let label = |i: usize| {
         let l = if routing.human[i] { rows[i].human_pref } else { rows[i].ai_pref };
         l.map(|l| l.as_str().to_string())
@@ -178,16 +235,22 @@ impl VTab for BudgetCurve {
 }
 
 fn curve_rows(b: BudgetCurveBind) -> crate::Result<Vec<Block>> {
-    let rows = b.common.input.tag()?;
-    let tags = matrix(&rows);
-    let model = b.common.model.dense();
+    let tagged = b.common.input.tag_for(&b.common.model)?;
+    let tags = matrix(&tagged.rows);
+    let ids = tagged.ids();
     let mut budgets = Vec::with_capacity(b.steps + 1);
     let mut n_human = Vec::with_capacity(b.steps + 1);
     let mut scores = Vec::with_capacity(b.steps + 1);
     for s in 0..=b.steps {
         let fraction = s as f64 / b.steps as f64;
-        let routing =
-            route(&tags, &model, Budget::Fraction(fraction), b.common.strategy, b.common.input.threads())?;
+        let routing = route_with(
+            &tags,
+            &ids,
+            tagged.route_model(),
+            Budget::Fraction(fraction),
+            b.common.strategy,
+            b.common.input.threads(),
+        )?;
         budgets.push(Some(fraction));
         n_human.push(Some(routing.n_human() as i64));
         scores.push(routing.predicted);
@@ -213,8 +276,23 @@ pub struct HybridDataset;
 #[derive(Clone)]
 pub struct HybridBind {
     common: RouteBind,
-    budget: Budget,
-    on_missing: OnMissingLabel,
+    size: RouteSize,
+    policy: MissingPolicy,
+    /// `human_labels :=`: a Parquet file (or glob) of `id, human_pref`.
+    human_labels: Option<String>,
+    conversational: bool,
+}
+
+/// `format := 'conversational'`: a list of chat messages.
+static MESSAGES: NestedType =
+    NestedType::List(&NestedType::Struct(&[("role", NestedType::Varchar), ("content", NestedType::Varchar)]));
+
+/// The user prompt and one assistant completion as chat messages.
+fn messages(prompt: &Option<String>, completion: Option<String>) -> Nested {
+    let message = |role: &str, content: Option<String>| {
+        Nested::Struct(vec![Nested::Text(role.into()), content.map_or(Nested::Null, Nested::Text)])
+    };
+    Nested::List(vec![message("user", prompt.clone()), message("assistant", completion)])
 }
 
 impl VTab for HybridDataset {
@@ -223,27 +301,66 @@ impl VTab for HybridDataset {
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
         let args = Args::new(HYBRID, bind);
-        let budget = budget_arg(&args, 1)?;
-        let on_missing = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
+        let label = match args.text("on_missing_label")?.as_deref().unwrap_or("error") {
             "error" => OnMissingLabel::Error,
             "drop" => OnMissingLabel::Drop,
             other => {
                 return Err(format!("{HYBRID}: on_missing_label := '{other}' is not 'error' or 'drop'").into())
             }
         };
+        let human = match args.text("on_missing_human")?.as_deref().unwrap_or("error") {
+            "error" => OnMissingHuman::Error,
+            "ai" => OnMissingHuman::Ai,
+            "drop" => OnMissingHuman::Drop,
+            other => {
+                return Err(
+                    format!("{HYBRID}: on_missing_human := '{other}' is not 'error', 'ai' or 'drop'").into()
+                )
+            }
+        };
+        let conversational = match args.text("format")?.as_deref().unwrap_or("trl") {
+            "trl" => false,
+            "conversational" => true,
+            other => {
+                return Err(format!(
+                "{HYBRID}: format := '{other}' is not 'trl' or 'conversational'. Hint: 'trl' gives prompt, \
+                     chosen and rejected as text; 'conversational' gives chosen and rejected as lists of \
+                     {{role, content}} messages"
+            )
+                .into())
+            }
+        };
+        let human_labels = args.text("human_labels")?;
+        if let Some(path) = &human_labels {
+            // Opened at bind time so that a missing file or column fails before any work.
+            read_labels_file(path).map_err(|e| fail(HYBRID, e))?;
+        }
         let common = RouteBind::bind(&args)?;
-        budget.resolve(common.input.dataset.num_rows() as usize).map_err(|e| fail(HYBRID, e))?;
-        declare(
-            bind,
-            &[
-                ("id", ColType::Varchar),
-                ("prompt", ColType::Varchar),
-                ("chosen", ColType::Varchar),
-                ("rejected", ColType::Varchar),
-                ("label_source", ColType::Varchar),
-            ],
-        );
-        Ok(HybridBind { common, budget, on_missing })
+        let size = RouteSize::bind(&args, 1, &common.model, common.input.dataset.num_rows() as usize)?;
+        if conversational {
+            declare(
+                bind,
+                &[
+                    ("id", ColType::Varchar),
+                    ("chosen", ColType::Nested(&MESSAGES)),
+                    ("rejected", ColType::Nested(&MESSAGES)),
+                    ("label_source", ColType::Varchar),
+                ],
+            );
+        } else {
+            declare(
+                bind,
+                &[
+                    ("id", ColType::Varchar),
+                    ("prompt", ColType::Varchar),
+                    ("chosen", ColType::Varchar),
+                    ("rejected", ColType::Varchar),
+                    ("label_source", ColType::Varchar),
+                ],
+            );
+        }
+        let policy = MissingPolicy { human, label };
+        Ok(HybridBind { common, size, policy, human_labels, conversational })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -265,7 +382,13 @@ impl VTab for HybridDataset {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("on_missing_label", ParamType::Varchar)])
+        route_params(&[
+            ("on_missing_label", ParamType::Varchar),
+            ("on_missing_human", ParamType::Varchar),
+            ("human_labels", ParamType::Varchar),
+            ("format", ParamType::Varchar),
+            ("target_accuracy", ParamType::Double),
+        ])
     }
 }
 
@@ -273,6 +396,7 @@ impl VTab for HybridDataset {
 /// the kept rows: the texts are never all in memory at once.
 struct HybridSource {
     job: Option<HybridBind>,
+    conversational: bool,
     dataset: Option<Dataset>,
     /// Kept rows, ascending by input index, and the next one to emit.
     plan: Vec<HybridRow>,
@@ -285,6 +409,7 @@ struct HybridSource {
 impl HybridSource {
     fn new(bind: HybridBind) -> HybridSource {
         HybridSource {
+            conversational: bind.conversational,
             job: Some(bind),
             dataset: None,
             plan: Vec::new(),
@@ -296,18 +421,15 @@ impl HybridSource {
     }
 
     fn plan(b: &HybridBind) -> crate::Result<Vec<HybridRow>> {
-        let rows = b.common.input.tag()?;
-        let routing = route(
-            &matrix(&rows),
-            &b.common.model.dense(),
-            b.budget,
-            b.common.strategy,
-            b.common.input.threads(),
-        )?;
-        let human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
+        let (tagged, routing) = tag_and_route(&b.common, b.size)?;
+        let rows = &tagged.rows;
+        let mut human: Vec<Option<Label>> = rows.iter().map(|r| r.human_pref).collect();
         let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let (kept, _summary) = assemble(&routing.human, &human, &ai, &ids, b.on_missing)?;
+        if let Some(path) = &b.human_labels {
+            apply_human_labels(&ids, &routing.human, &mut human, &read_labels_file(path)?, path)?;
+        }
+        let (kept, _summary) = assemble_with(&routing.human, &human, &ai, &ids, b.policy)?;
         Ok(kept)
     }
 
@@ -360,6 +482,22 @@ impl HybridSource {
                 rejected.push(r);
                 sources.push(Some(row.label_source.as_str().to_string()));
                 self.next += 1;
+            }
+            if !ids.is_empty() && self.conversational {
+                return Ok(Some(Block {
+                    columns: vec![
+                        Column::Text(ids),
+                        Column::Nested(
+                            &MESSAGES,
+                            chosen.into_iter().zip(&prompts).map(|(c, p)| messages(p, c)).collect(),
+                        ),
+                        Column::Nested(
+                            &MESSAGES,
+                            rejected.into_iter().zip(&prompts).map(|(r, p)| messages(p, r)).collect(),
+                        ),
+                        Column::Text(sources),
+                    ],
+                }));
             }
             if !ids.is_empty() {
                 return Ok(Some(Block {

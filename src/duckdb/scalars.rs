@@ -295,3 +295,25 @@ impl VScalar for PpmPredict {
         )]
     }
 }
+
+/// `tag_label(tag)`: a canonical tag name as a person reads it ("Subject: Law",
+/// "cosine_sim 0.33–0.67"); NULL for NULL or a string that is not a tag name.
+pub struct TagLabel;
+
+impl VScalar for TagLabel {
+    type State = ();
+    fn invoke(_: &(), input: &mut DataChunkHandle, output: &mut dyn WritableVector) -> ScalarResult {
+        let names = strings(input, 0);
+        let mut out = output.flat_vector();
+        for (i, t) in names.iter().enumerate() {
+            match t.as_deref().and_then(crate::tags::tag_label) {
+                Some(label) => out.insert(i, label.as_str()),
+                None => out.set_null(i),
+            }
+        }
+        Ok(())
+    }
+    fn signatures() -> Vec<ScalarFunctionSignature> {
+        vec![ScalarFunctionSignature::exact(vec![varchar()], varchar())]
+    }
+}

@@ -1,13 +1,21 @@
 //! Budgeted routing: which instances go to humans, and the hybrid dataset.
 //!
 //! A [`Budget`] resolves to `k` instances. A strategy then picks the `k`
-//! instances to route to human annotators, scoring routings with the PPM
-//! (a [`DenseModel`]):
+//! instances to route to human annotators, scoring routings with a
+//! [`RouteModel`]: a PPM (a [`DenseModel`] over the tag counts of the routed
+//! set) or a judge-error model (each instance's probability that the AI label
+//! is wrong, [`crate::risk`]):
 //!
 //! * [`topk`](topk::topk): the paper's per-instance gain, sorted (SPEC §4.1);
 //! * [`simulated`](simulated::simulated): the best of many knapsack candidates (SPEC §4.2);
 //! * [`optimize`](optimize::optimize): prefroute's own search for the routed set
-//!   with the highest predicted score.
+//!   with the highest predicted score;
+//! * [`random`](random::random_routing): a seeded random sample, the baseline.
+//!
+//! Under a judge-error model the predicted score of a routing is the hybrid
+//! dataset's expected label accuracy `1 − Σ_{i routed to AI} p_i / n`: a sum of
+//! per-instance gains `p_i / n`, so `topk` and `optimize` are the same exact
+//! answer (the `k` largest `p_i`) and `simulated` scores its candidates with it.
 //!
 //! Each returns a [`Routing`]; [`hybrid::assemble`] turns it and the two label
 //! columns into the training-ready preference dataset.
@@ -17,6 +25,7 @@ pub mod hybrid;
 pub mod knapsack;
 mod objective;
 pub mod optimize;
+pub mod random;
 pub mod simulated;
 pub mod synthetic;
 pub mod topk;
@@ -65,6 +74,17 @@ impl Routing {
         Routing { human, gain, rank, predicted: model.predict(&counts), counts }
     }
 
+    /// Builds a routing under a judge-error model: gain `p_i / n` (the
+    /// expected accuracy an instance adds when routed), predicted score the
+    /// expected accuracy.
+    fn of_errors(tags: &TagMatrix, p: &[f64], human: Vec<bool>) -> Routing {
+        let n = p.len().max(1) as f64;
+        let gain: Vec<f64> = p.iter().map(|p| p / n).collect();
+        let rank = rank_routed_first(&human, &gain);
+        let predicted = expected_accuracy(p, &human);
+        Routing { counts: routed_counts(tags, &human), human, gain, rank, predicted }
+    }
+
     /// Builds a routing whose gains are the marginals with respect to the routed set.
     fn with_marginals(tags: &TagMatrix, model: &DenseModel, obj: &Objective, human: Vec<bool>) -> Routing {
         let counts = tags.counts_of(human.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i));
@@ -108,10 +128,77 @@ pub enum Strategy {
     Simulated { n_simulations: usize, seed: u64 },
     /// prefroute's search for the routed set with the highest predicted score.
     Optimize,
+    /// The `k` instances whose hash of (seed, id) is smallest: a random sample
+    /// that is the same for any thread count and row order.
+    Random { seed: u64 },
 }
 
-/// Routes `tags` under `budget` with `strategy`, scoring with `model`.
-/// `threads` only affects speed, never the result.
+/// The model a routing is scored with. The two kinds answer different
+/// questions: a PPM predicts a downstream score (e.g. a reward model's
+/// RewardBench score) from the tag counts of the routed set; a judge-error
+/// model predicts, per instance, the probability that the AI label is wrong,
+/// and scores a routing by the hybrid dataset's expected label accuracy.
+#[derive(Clone, Copy, Debug)]
+pub enum RouteModel<'a> {
+    Ppm(&'a DenseModel),
+    /// `P(AI label ≠ human label)` per instance, in input order.
+    JudgeError(&'a [f64]),
+}
+
+impl RouteModel<'_> {
+    /// The predicted score of routing the instances marked in `human`.
+    pub fn score(&self, tags: &TagMatrix, human: &[bool]) -> f64 {
+        match self {
+            RouteModel::Ppm(m) => m.predict(&routed_counts(tags, human)),
+            RouteModel::JudgeError(p) => expected_accuracy(p, human),
+        }
+    }
+}
+
+/// Expected label accuracy of the hybrid dataset: a routed instance gets the
+/// human label (right by definition), the others are right with probability
+/// `1 − p_i`. 1 for no instances.
+pub fn expected_accuracy(p: &[f64], human: &[bool]) -> f64 {
+    if p.is_empty() {
+        return 1.0;
+    }
+    let wrong: f64 = p.iter().zip(human).filter(|(_, h)| !**h).map(|(p, _)| p).sum();
+    1.0 - wrong / p.len() as f64
+}
+
+/// The fewest instances (at most `max_k`) whose routing to humans, likeliest
+/// judge errors first, gives an expected hybrid accuracy of at least `target`.
+/// A target out of reach within `max_k` is an error saying the best reachable.
+pub fn fewest_for_target(p: &[f64], target: f64, max_k: usize) -> Result<usize> {
+    let n = p.len();
+    let mut sorted = p.to_vec();
+    sorted.sort_unstable_by(|a, b| b.total_cmp(a));
+    let mut wrong: f64 = sorted.iter().sum();
+    let accuracy = |wrong: f64| if n == 0 { 1.0 } else { 1.0 - wrong / n as f64 };
+    for (k, pk) in std::iter::once(0.0).chain(sorted.iter().copied()).enumerate().take(max_k.min(n) + 1) {
+        wrong -= pk;
+        // Float sums: accept within 1e-12 of the target.
+        if accuracy(wrong.max(0.0)) >= target - 1e-12 {
+            return Ok(k);
+        }
+    }
+    Err(Error::argument(
+        format!(
+            "the target accuracy {target} cannot be reached with at most {} instances: the best reachable is {:.6}",
+            max_k.min(n),
+            accuracy(wrong.max(0.0))
+        ),
+        "lower target_accuracy, or allow a larger budget",
+    ))
+}
+
+fn routed_counts(tags: &TagMatrix, human: &[bool]) -> Counts {
+    tags.counts_of(human.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i))
+}
+
+/// Routes `tags` under `budget` with `strategy`, scoring with the PPM `model`.
+/// `threads` only affects speed, never the result. `ids` are needed only by
+/// [`Strategy::Random`] (see [`route_with`]).
 pub fn route(
     tags: &TagMatrix,
     model: &DenseModel,
@@ -119,13 +206,61 @@ pub fn route(
     strategy: Strategy,
     threads: usize,
 ) -> Result<Routing> {
+    route_with(tags, &[], RouteModel::Ppm(model), budget, strategy, threads)
+}
+
+/// Routes `tags` (with instance ids `ids`, for `random`) under `budget` with
+/// `strategy`, scoring with `model`. `threads` only affects speed.
+pub fn route_with(
+    tags: &TagMatrix,
+    ids: &[&str],
+    model: RouteModel,
+    budget: Budget,
+    strategy: Strategy,
+    threads: usize,
+) -> Result<Routing> {
     let k = budget.resolve(tags.len())?;
-    match strategy {
-        Strategy::TopK => topk::topk(tags, model, k),
-        Strategy::Simulated { n_simulations, seed } => {
-            simulated::simulated(tags, model, k, n_simulations, seed, threads)
+    if let Strategy::Random { seed } = strategy {
+        if ids.len() != tags.len() {
+            return Err(Error::Internal(format!(
+                "random routing: {} ids for {} rows",
+                ids.len(),
+                tags.len()
+            )));
         }
-        Strategy::Optimize => optimize::optimize(tags, model, k, threads),
+        let human = random::random_routing(ids, k, seed);
+        return match model {
+            RouteModel::Ppm(m) => {
+                let obj = Objective::new(m)?;
+                Ok(Routing::with_marginals(tags, m, &obj, human))
+            }
+            RouteModel::JudgeError(p) => Ok(Routing::of_errors(tags, p, human)),
+        };
+    }
+    match model {
+        RouteModel::Ppm(model) => match strategy {
+            Strategy::TopK => topk::topk(tags, model, k),
+            Strategy::Simulated { n_simulations, seed } => {
+                simulated::simulated(tags, model, k, n_simulations, seed, threads)
+            }
+            // (`Random` returned above.)
+            Strategy::Optimize | Strategy::Random { .. } => optimize::optimize(tags, model, k, threads),
+        },
+        RouteModel::JudgeError(p) => {
+            check_k(k, tags.len())?;
+            if p.len() != tags.len() {
+                return Err(Error::Internal(format!("{} probabilities for {} rows", p.len(), tags.len())));
+            }
+            let human = match strategy {
+                Strategy::Simulated { n_simulations, seed } => {
+                    simulated::best_candidate(tags, k, n_simulations, seed, threads, |h| {
+                        expected_accuracy(p, h)
+                    })?
+                }
+                _ => topk::top_k_by(p, k),
+            };
+            Ok(Routing::of_errors(tags, p, human))
+        }
     }
 }
 

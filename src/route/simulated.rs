@@ -73,6 +73,45 @@ pub fn simulated(
     Ok(Routing::with_marginals(tags, model, &obj, human))
 }
 
+/// The best of `n_simulations` knapsack candidates of `k` instances under any
+/// score of a membership vector (the judge-error model's expected accuracy),
+/// topped up as in [`simulated`]. Candidate `j` uses the RNG stream `(seed, j)`.
+pub(crate) fn best_candidate(
+    tags: &TagMatrix,
+    k: usize,
+    n_simulations: usize,
+    seed: u64,
+    threads: usize,
+    score: impl Fn(&[bool]) -> f64 + Sync,
+) -> Result<Vec<bool>> {
+    if n_simulations == 0 {
+        return Err(Error::argument("the number of simulations is 0", "draw at least 1 candidate"));
+    }
+    let index = TagIndex::new(tags)?;
+    let member = |j: u64| {
+        let routed = knapsack_candidate(&index, k, &mut candidate_rng(seed, j));
+        let mut human = vec![false; tags.len()];
+        for &i in &routed {
+            human[i] = true;
+        }
+        let mut missing = k - routed.len();
+        for (i, s) in tags.rows().iter().enumerate() {
+            if missing == 0 {
+                break;
+            }
+            if s.is_empty() && !human[i] {
+                human[i] = true;
+                missing -= 1;
+            }
+        }
+        human
+    };
+    let jobs: Vec<u64> = (0..n_simulations as u64).collect();
+    let scores = map_ordered(&jobs, threads, |&j| Ok(score(&member(j))))?;
+    let best = (0..scores.len()).fold(0, |b, j| if scores[j].total_cmp(&scores[b]).is_gt() { j } else { b });
+    Ok(member(best as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

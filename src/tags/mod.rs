@@ -35,6 +35,35 @@ pub fn tag_index(name: &str) -> Option<usize> {
     INDEX.get(name).copied()
 }
 
+/// A tag's name as a person reads it: `"Subject: Medicine and health"`,
+/// `"cosine_sim 0.33–0.67"`, `"prompt_len percentile 0–0.33"`. `None` for a
+/// string that is not a canonical tag name.
+pub fn tag_label(name: &str) -> Option<String> {
+    tag_index(name)?;
+    let (family, rest) = name.split_once("::")?;
+    let field = |key: &str| rest.split('|').find_map(|kv| kv.strip_prefix(key));
+    if let (Some(lo), Some(hi)) = (field("min_val="), field("max_val=")) {
+        let num = |s: &str| s.strip_suffix(".0").unwrap_or(s).to_string();
+        let percentile = ["len_longer", "len_shorter", "prompt_len", "token_len_diff"].contains(&family);
+        let what = if percentile { format!("{family} percentile") } else { family.to_string() };
+        return Some(format!("{what} {}–{}", num(lo), num(hi)));
+    }
+    let feature = field("feature_name=")?;
+    let value = field("constraints=").or_else(|| field("value="));
+    let label = match feature {
+        "subject_of_expertise" => "Subject",
+        "languages" => "Language",
+        "expertise_level" => "Expertise",
+        "open_endedness" => "Open-endedness",
+        "safety_concern" => "Safety concern",
+        "complexity_of_intents" => "Intent complexity",
+        "type_of_in_context_material" => return Some("Has in-context material".into()),
+        "format_constraints" => return Some("Has format constraints".into()),
+        other => other,
+    };
+    Some(format!("{label}: {}", value?))
+}
+
 /// The set of tags one instance carries: bit `t` is tag `TAG_NAMES[t]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TagSet(pub u128);
@@ -139,6 +168,16 @@ impl TagMatrix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tag_has_a_readable_label() {
+        let labels: Vec<String> = TAG_NAMES.iter().map(|t| tag_label(t).expect(t)).collect();
+        assert_eq!(labels.iter().collect::<std::collections::HashSet<_>>().len(), N_TAGS);
+        assert!(labels.contains(&"cosine_sim 0.33–0.67".to_string()));
+        assert!(labels.contains(&"Subject: Medicine and health".to_string()));
+        assert!(labels.contains(&"prompt_len percentile 0–0.33".to_string()));
+        assert_eq!(tag_label("not a tag"), None);
+    }
 
     #[test]
     fn tag_names_match_the_paper_order() {
