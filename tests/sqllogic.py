@@ -373,7 +373,9 @@ def run_file(python: str, extension: str | None, path: str, timeout: float,
         cmd += ["--extension", extension]
     if model_dir:
         cmd += ["--model-dir", model_dir]
-    env = {k: v for k, v in os.environ.items() if k != "PREFROUTE_MODEL_DIR"}
+    # Nor the LLM endpoint's settings and keys: judge_pairs tests name their server explicitly.
+    env = {k: v for k, v in os.environ.items()
+           if k != "PREFROUTE_MODEL_DIR" and not k.startswith("PREFROUTE_LLM_") and k != "OPENAI_API_KEY"}
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

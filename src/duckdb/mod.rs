@@ -8,6 +8,7 @@ mod annotate;
 mod args;
 mod common;
 mod instances;
+mod judge;
 mod output;
 mod ppm;
 mod raw_scan;
@@ -40,6 +41,7 @@ fn fail(function: &str, e: crate::Error) -> String {
 fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<tagging::TagInstances>("tag_instances")?;
     con.register_table_function::<agreement::JudgeAgreement>("judge_agreement")?;
+    con.register_table_function::<judge::JudgePairs>("judge_pairs")?;
     con.register_table_function::<routing::RouteInstances>("route_instances")?;
     con.register_table_function::<routing::BudgetCurve>("budget_curve")?;
     con.register_table_function::<routing::HybridDataset>("hybrid_dataset")?;

@@ -1,0 +1,174 @@
+//! # The LLM client: the only network I/O in prefroute
+//!
+//! `judge_pairs` asks a model served behind an OpenAI-compatible endpoint (vLLM, llama.cpp's
+//! `llama-server`, Ollama, OpenAI itself) which of two completions better follows a prompt.
+//! This module is everything between a pair of strings and a [`Label`]; nothing else in the
+//! crate opens a socket, and `route/`, `ppm/` and `data/` never call it.
+//!
+//! ## The pieces
+//! - [`client`]: one blocking `POST {base_url}/chat/completions` per request (ureq, rustls with
+//!   bundled roots, no system OpenSSL). A per-attempt deadline (`timeout`), a shared pacer
+//!   (`requests_per_minute`), and retries with exponential backoff (0.5 s doubling, capped at 20 s,
+//!   jittered to 50–100 %) on what may pass: connection errors, timeouts, 429 (waiting at least its
+//!   `Retry-After`, at most 120 s), 5xx, and a 200 whose body is not JSON. A 4xx other than 429 fails
+//!   at once: asking again would get the same answer. The API key lives in [`client::Endpoint`]
+//!   only: no `Debug`, never in a cache key, and scrubbed from every error message.
+//! - [`cache`]: one file per request under `cache_dir` (default `.cache/prefroute/llm` in the working
+//!   directory), named by a SHA-256 of (model, template version, full messages, decoding
+//!   parameters) -- not the URL, not the key, so a cache is shared by every server of the same model.
+//!   Files are written to a temporary name and renamed, and carry their own checksum: a crash leaves
+//!   whole entries or nothing, and a damaged file is a miss. Failed requests are not cached.
+//! - [`judge`]: the versioned template ([`judge::TEMPLATE_VERSION`]), the request (temperature 0, a
+//!   fixed seed, the reply constrained by a `response_format` JSON schema to `{"answer": "A"|"B"}`,
+//!   top-5 log-probabilities asked for), the strict parser, and the confidence
+//!   P(chosen) / (P(A) + P(B)) read from the answer token's log-probabilities.
+//!
+//! ## Determinism
+//! [`PairJudge::judge`] runs a slice of pairs on `max_concurrency` threads and returns the results
+//! in input order; every request is greedy and seeded, so the labels depend on the server and the
+//! model, not on how many requests ran at once. (A server that batches requests may still change a
+//! log-probability in its last digits; the label is the arg-max and does not move.)
+//!
+//! ## Example
+//! ```no_run
+//! use prefroute::llm::{client::{Client, Endpoint, Limits}, judge::Template, PairInput, PairJudge};
+//! let client = Client::new(Endpoint::new("http://127.0.0.1:8080/v1", None), Limits::default());
+//! let judge = PairJudge { client, model: "smollm2".into(), template: Template::builtin(), cache: None, swap: true };
+//! let pair = PairInput { id: "1".into(), prompt: Some("Say hi".into()), a: Some("hi".into()), b: Some("no".into()) };
+//! let out = judge.judge(&[pair]);
+//! println!("{:?} {:?} {:?}", out[0].ai_pref, out[0].ai_pref_alt, out[0].error);
+//! ```
+
+pub mod cache;
+pub mod client;
+pub mod judge;
+
+use crate::data::Label;
+use cache::Cache;
+use client::Client;
+use judge::{Judge, Template};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One pair to judge, as read from the input.
+#[derive(Clone, Debug)]
+pub struct PairInput {
+    pub id: String,
+    pub prompt: Option<String>,
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+/// The judgement of one pair, in the input's order of A and B.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairJudgement {
+    pub id: String,
+    /// The verdict with the completions shown as given.
+    pub ai_pref: Option<Label>,
+    /// The verdict with the completions swapped, mapped back to the input's order.
+    pub ai_pref_alt: Option<Label>,
+    /// P(ai_pref) normalised over A and B, from the first ordering's log-probabilities.
+    pub ai_confidence: Option<f64>,
+    /// Why a label is missing (after the retries); `None` when every asked ordering answered.
+    pub error: Option<String>,
+    /// Requests answered from the cache / sent to the server for this pair.
+    pub cached: usize,
+}
+
+/// A configured judge: the client, the model name, the template, the cache, and whether to also
+/// ask with the completions swapped.
+pub struct PairJudge {
+    pub client: Client,
+    pub model: String,
+    pub template: Template,
+    pub cache: Option<Cache>,
+    pub swap: bool,
+}
+
+impl PairJudge {
+    /// Judges `pairs` on up to `max_concurrency` threads; results in input order. Never fails as a
+    /// whole: a pair whose requests fail carries the reason in `error`.
+    pub fn judge(&self, pairs: &[PairInput]) -> Vec<PairJudgement> {
+        let judge = Judge {
+            client: &self.client,
+            model: &self.model,
+            template: &self.template,
+            cache: self.cache.as_ref(),
+        };
+        let orders = if self.swap { 2 } else { 1 };
+        // One job per (pair, ordering); a pair with a NULL text makes no request.
+        let jobs: Vec<(usize, usize)> = (0..pairs.len())
+            .filter(|&i| null_field(&pairs[i]).is_none())
+            .flat_map(|i| (0..orders).map(move |o| (i, o)))
+            .collect();
+        let slots: Mutex<Vec<Option<Result<judge::Verdict, String>>>> =
+            Mutex::new(vec![None; pairs.len() * orders]);
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let j = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(i, o)) = jobs.get(j) else { break };
+            let p = &pairs[i];
+            let (prompt, a, b) = (p.prompt.as_deref(), p.a.as_deref(), p.b.as_deref());
+            let (Some(prompt), Some(a), Some(b)) = (prompt, a, b) else { continue };
+            let (first, second) = if o == 0 { (a, b) } else { (b, a) };
+            let asked =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge.ask(prompt, first, second)))
+                    .unwrap_or_else(|p| {
+                        Err(format!("internal error: {}", crate::parallel::panic_message(&p)))
+                    });
+            slots.lock().unwrap_or_else(|e| e.into_inner())[i * orders + o] = Some(asked);
+        };
+        let threads = self.client.limits().max_concurrency.clamp(1, jobs.len().max(1));
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(work);
+            }
+            work();
+        });
+        let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut out = PairJudgement {
+                    id: p.id.clone(),
+                    ai_pref: None,
+                    ai_pref_alt: None,
+                    ai_confidence: None,
+                    error: null_field(p).map(|f| format!("{f} is NULL: nothing to judge")),
+                    cached: 0,
+                };
+                let mut errors = Vec::new();
+                for o in 0..orders {
+                    match &slots[i * orders + o] {
+                        Some(Ok(v)) => {
+                            out.cached += usize::from(v.cached);
+                            if o == 0 {
+                                out.ai_pref = Some(v.label);
+                                out.ai_confidence = v.confidence;
+                            } else {
+                                out.ai_pref_alt = Some(v.label.swapped());
+                            }
+                        }
+                        Some(Err(e)) => {
+                            errors.push(if o == 0 { e.clone() } else { format!("swapped order: {e}") })
+                        }
+                        None => {}
+                    }
+                }
+                if !errors.is_empty() {
+                    out.error = Some(errors.join("; "));
+                }
+                out
+            })
+            .collect()
+    }
+}
+
+/// The first of prompt / completion_a / completion_b that is NULL.
+fn null_field(p: &PairInput) -> Option<&'static str> {
+    [("prompt", &p.prompt), ("completion_a", &p.a), ("completion_b", &p.b)]
+        .into_iter()
+        .find(|(_, v)| v.is_none())
+        .map(|(n, _)| n)
+}
