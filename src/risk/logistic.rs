@@ -100,13 +100,14 @@ pub fn fit(x: &[f64], d: usize, y: &[bool], l2: f64) -> Result<Logistic> {
             let s = q * (1.0 - q);
             g[0] += r;
             h[0] += s;
-            for a in 0..d {
-                let sa = s * row[a];
-                g[a + 1] += r * row[a];
+            for (a, &xa) in row.iter().enumerate() {
+                let sa = s * xa;
+                g[a + 1] += r * xa;
                 h[a + 1] += sa;
-                let ha = &mut h[(a + 1) * p..(a + 2) * p];
-                for b in 0..=a {
-                    ha[b + 1] += sa * row[b];
+                // Lower triangle of row a+1: one contiguous multiply-add (no bounds checks).
+                let ha = &mut h[(a + 1) * p + 1..(a + 1) * p + a + 2];
+                for (hv, &xb) in ha.iter_mut().zip(&row[..=a]) {
+                    *hv += sa * xb;
                 }
             }
         }
