@@ -23,6 +23,7 @@ pub mod embed;
 pub mod error;
 pub mod parallel;
 pub mod ppm;
+pub mod progress;
 pub mod route;
 pub mod tags;
 
