@@ -200,7 +200,7 @@ impl Line {
         let mut s = format!("prefroute {}: {} {}", self.function, self.stage, thousands(self.done));
         match self.total {
             Some(t) => {
-                let pct = if t > 0 { (self.done.min(t) * 100) / t } else { 100 };
+                let pct = (self.done.min(t) * 100).checked_div(t).unwrap_or(100);
                 s += &format!("/{} rows ({pct} %)", thousands(t));
             }
             None => s += " rows",

@@ -18,7 +18,7 @@ import select
 import subprocess
 import sys
 
-FILE = "examples/data/pandalm_test.parquet"  # 100 pairs: quick
+FILE = "examples/data/pandalm_test.parquet"  # 999 pairs: quick
 ROUTE_FILE = "tests/fixtures/llmbar_slice.parquet"
 
 PROBE = r"""
@@ -54,7 +54,7 @@ def check_python(args, problems):
         problems.append("a carriage return on stderr that is not a terminal")
     for stage in ("pass 1 lengths", "pass 2 tags"):
         mine = [l for l in lines if l.startswith(f"prefroute tag_instances: {stage} ")]
-        if not any("100/100 rows (100 %)" in l for l in mine):
+        if not any("999/999 rows (100 %)" in l for l in mine):
             problems.append(f"python: no 100 % line for '{stage}': {lines}")
         if len(mine) > 11:
             problems.append(f"python: {len(mine)} lines for '{stage}' (at most one per 10 %)")
@@ -96,11 +96,11 @@ def check_cli(args, problems):
     text = tty.decode(errors="replace")
     if p.returncode != 0:
         problems.append(f"cli: exit status {p.returncode}: {text[-1000:]!r}")
-    if out.split() != ["n", "100"]:
+    if out.split() != ["n", "999"]:
         problems.append(f"cli: stdout should be the result only, got {out!r}")
-    if not re.search(r"\rprefroute tag_instances: pass 2 tags [0-9,]+/100 rows \([0-9]+ %\).*?\x1b\[K", text):
+    if not re.search(r"\rprefroute tag_instances: pass 2 tags [0-9,]+/999 rows \([0-9]+ %\).*?\x1b\[K", text):
         problems.append(f"cli: no line redrawn in place on the terminal: {text[-800:]!r}")
-    if "pass 2 tags 100/100 rows (100 %)" not in text:
+    if "pass 2 tags 999/999 rows (100 %)" not in text:
         problems.append(f"cli: the terminal never showed 100 %: {text[-800:]!r}")
     print(f"      cli, stderr on a terminal: {text.count(chr(13))} redraws, stdout {out.split()}")
 

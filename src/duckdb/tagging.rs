@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::embed::{model_dir_from_env, EmbeddingModel};
 use crate::progress::Progress;
 use crate::tags::pipeline::{
-    InputColumns, InstanceTags, Origin, TagOptions, TagStream, DESCRIPTIVE_FIELDS, MEASURES,
+    InputColumns, InstanceTags, Origin, PacedStream, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
 };
 use crate::tags::TokenizerKind;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -156,17 +156,19 @@ impl VTab for TagInstances {
     }
 }
 
-/// Runs the first tagging pass on the first call, then yields the tagged rows
-/// one window at a time: only one window of rows is in memory at once.
+/// Starts tagging on a background thread on the first call, then yields the
+/// tagged rows as they come, a few windows at most in memory. Each call returns
+/// within a fraction of a second once the first rows are out, so DuckDB can act
+/// on an interrupt between calls (see `PacedStream`).
 struct Streamed {
     work: Option<(Dataset, InputColumns, TagOptions)>,
-    stream: Option<TagStream>,
+    stream: Option<PacedStream>,
 }
 
 impl BlockSource for Streamed {
     fn next_block(&mut self) -> Result<Option<Block>, String> {
         if let Some((ds, inputs, options)) = self.work.take() {
-            self.stream = Some(TagStream::new(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?);
+            self.stream = Some(PacedStream::start(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?);
         }
         let Some(stream) = &mut self.stream else { return Ok(None) };
         match stream.next_rows().map_err(|e| fail(NAME, e))? {

@@ -16,12 +16,15 @@
 //! same however the work is stepped or spread over threads, so the values are too.
 //!
 //! `stream.rs` holds the two passes ([`TagStream`]), `batch.rs` what they do to
-//! one batch of rows.
+//! one batch of rows, `paced.rs` the stream on a background thread, handed out
+//! so that a DuckDB scan gets control back at least every [`PACE`] ([`PacedStream`]).
 
 mod batch;
+mod paced;
 mod stream;
 
 pub use batch::descriptive_tags;
+pub use paced::{PacedStream, PACE, RESERVE_ROWS};
 pub use stream::{TagStream, TAG_BATCH_ROWS};
 
 use super::descriptive::Descriptive;
