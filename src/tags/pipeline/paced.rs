@@ -10,7 +10,10 @@
 //! rows: while the next step is being computed, each call waits at most
 //! [`PACE`] and hands out one row from the reserve; rows beyond
 //! [`RESERVE_ROWS`] go out at once, and everything goes out when the work is
-//! done. The rows, their order and their values are the [`TagStream`]'s; only
+//! done. The wait is spread so that the reserve lasts until the next step is
+//! expected (the time between the last steps, divided by the rows in reserve,
+//! between [`MIN_PACE`] and [`PACE`]): a slow machine or long texts make the
+//! calls slower, never the reserve run dry sooner than it must. The rows, their order and their values are the [`TagStream`]'s; only
 //! the moments they are handed out differ, so the whole run takes no longer.
 //!
 //! Dropping the stream (DuckDB destroys the scan's state when the query ends,
@@ -25,10 +28,13 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest a call waits for the worker while the reserve still holds rows.
-pub const PACE: Duration = Duration::from_millis(500);
+pub const PACE: Duration = Duration::from_millis(1000);
+
+/// Shortest wait (when the worker is fast, rows go out as they come anyway).
+pub const MIN_PACE: Duration = Duration::from_millis(100);
 
 /// Finished rows kept back to hand out one per call while the next step runs
 /// (two steps' worth on two threads with a model).
@@ -46,6 +52,9 @@ pub struct PacedStream {
     /// An error the worker sent, handed out after the rows before it.
     failed: Option<Error>,
     stop: Arc<AtomicBool>,
+    /// When the last message came, and the typical time between messages.
+    last: Option<Instant>,
+    interval: Option<Duration>,
 }
 
 impl PacedStream {
@@ -80,7 +89,15 @@ impl PacedStream {
             .name("prefroute-tagging".into())
             .spawn(work)
             .map_err(|e| Error::Internal(format!("cannot start the tagging thread: {e}")))?;
-        Ok(PacedStream { rows: rx, reserve: VecDeque::new(), finished: false, failed: None, stop })
+        Ok(PacedStream {
+            rows: rx,
+            reserve: VecDeque::new(),
+            finished: false,
+            failed: None,
+            stop,
+            last: None,
+            interval: None,
+        })
     }
 
     /// The next rows in input order (at least one); `None` after the last.
@@ -103,7 +120,7 @@ impl PacedStream {
                     Err(_) => self.finished = true,
                 }
             } else if self.reserve.len() <= RESERVE_ROWS {
-                match self.rows.recv_timeout(PACE) {
+                match self.rows.recv_timeout(self.pace()) {
                     Ok(message) => self.take(message),
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => self.finished = true,
@@ -125,7 +142,22 @@ impl PacedStream {
         Ok(Some(self.reserve.drain(..n).collect()))
     }
 
+    /// How long this call may wait: the reserve spread over the time the next step
+    /// is expected to take.
+    fn pace(&self) -> Duration {
+        let expected = self.interval.unwrap_or(PACE * RESERVE_ROWS as u32);
+        let left = expected.saturating_sub(self.last.map_or(Duration::ZERO, |t| t.elapsed()));
+        (left / self.reserve.len().max(1) as u32).clamp(MIN_PACE, PACE)
+    }
+
     fn take(&mut self, message: Result<Vec<InstanceTags>>) {
+        let now = Instant::now();
+        if let Some(last) = self.last {
+            let gap = now.duration_since(last);
+            // A moving average over the last few steps.
+            self.interval = Some(self.interval.map_or(gap, |i| (i * 3 + gap) / 4));
+        }
+        self.last = Some(now);
         match message {
             Ok(rows) => self.reserve.extend(rows),
             Err(e) => {
