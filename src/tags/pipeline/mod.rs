@@ -239,7 +239,7 @@ mod tests {
         let mut stream = TagStream::new(ds, inputs, opts)?;
         assert_eq!(stream.max_window_rows(), opts.threads * BATCHES_PER_THREAD * opts.batch_rows);
         let mut out = Vec::new();
-        while let Some(w) = stream.next_rows()? {
+        while let Some(w) = stream.next_window()? {
             assert!(!w.is_empty() && w.len() <= stream.max_window_rows(), "window of {} rows", w.len());
             out.push(w);
         }

@@ -137,6 +137,20 @@ impl TagStream {
         Ok(Some(rows))
     }
 
+    /// The rest of the current window, or the next whole window, in input order;
+    /// `None` after the last. For callers that want whole windows at a time; the
+    /// rows are those of [`next_rows`](Self::next_rows).
+    pub fn next_window(&mut self) -> Result<Option<Vec<InstanceTags>>> {
+        let Some(mut rows) = self.next_rows()? else { return Ok(None) };
+        while self.pending.is_some() {
+            match self.next_rows()? {
+                Some(more) => rows.extend(more),
+                None => break,
+            }
+        }
+        Ok(Some(rows))
+    }
+
     /// Reads the next window and tags its rows' per-row measures (embedding
     /// measures still missing); `None` at the end of the input.
     fn read_window(&mut self) -> Result<Option<Pending>> {
