@@ -29,9 +29,9 @@ MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
-        plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm
+        plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm live-tests bench-interrupt
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio llm-test
+test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio llm-test live-tests
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -103,6 +103,21 @@ test-label-studio: build venvs venv-label-studio
 	$(VENV)/duckdb-$(firstword $(HOSTS))/bin/python tests/label_studio_e2e.py --extension $(EXT) \
 	    --label-studio $(VENV)/label-studio/bin/label-studio
 
+# Long work a user can watch and stop, from the hosts: an interrupt stops tag_instances with the model
+# and leaves the connection usable (both hosts), the progress line (Python, and the CLI with stderr on a
+# pseudo-terminal), and 4 threads of queries under random interrupts. Latency: `make bench-interrupt`.
+live-tests: build venvs model
+	$(foreach h,$(HOSTS),$(PYTHON) tests/interrupt.py --python $(VENV)/duckdb-$(h)/bin/python \
+	    --extension $(EXT) --model-dir $(MODEL_DIR) &&) true
+	$(PYTHON) tests/progress.py --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python \
+	    --cli $(VENV)/cli/bin/duckdb --extension $(EXT)
+	$(PYTHON) tests/stress.py --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python --extension $(EXT)
+
+# Interrupt latency, median of 5 (release build; a quiet machine gives the figure the README quotes).
+bench-interrupt: release venvs model
+	$(PYTHON) tests/interrupt.py --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python \
+	    --extension $(EXT_RELEASE) --model-dir $(MODEL_DIR) --bench 5
+
 demo: release venv-hosts model
 	mkdir -p build/demo
 	$(VENV)/cli/bin/duckdb -unsigned -bail -f sql/demo.sql
@@ -111,6 +126,7 @@ demo: release venv-hosts model
 bench: release venvs
 	PREFROUTE_REF_PYTHON=$(VENV)/ref/bin/python $(CARGO) run --release --example bench_tag
 	$(CARGO) run --release --example profile_measures
+	$(CARGO) run --release --example bench_text_1mb
 	$(CARGO) run --release --example strategy_table
 	$(CARGO) run --release --example bench_route
 	PREFROUTE_REF_PYTHON=$(VENV)/ref/bin/python $(CARGO) run --release --example bench_ppm_fit

@@ -27,6 +27,7 @@ pub mod error;
 pub mod llm;
 pub mod parallel;
 pub mod ppm;
+pub mod progress;
 pub mod risk;
 pub mod route;
 pub mod tags;

@@ -6,8 +6,9 @@ use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
 use crate::data::Dataset;
 use crate::embed::{model_dir_from_env, EmbeddingModel};
+use crate::progress::Progress;
 use crate::tags::pipeline::{
-    InputColumns, InstanceTags, Origin, TagOptions, TagStream, DESCRIPTIVE_FIELDS, MEASURES,
+    InputColumns, InstanceTags, Origin, PacedStream, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
 };
 use crate::tags::TokenizerKind;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -83,6 +84,11 @@ pub(super) fn tag_options(args: &Args) -> Result<TagOptions, String> {
         tfidf: args.bool("tfidf")?.unwrap_or(true),
         recompute: args.bool("recompute")?.unwrap_or(false),
         model,
+        progress: if Progress::wanted(args.bool("progress")?) {
+            Progress::stderr(args.function)
+        } else {
+            Progress::off()
+        },
         ..TagOptions::default()
     })
 }
@@ -99,7 +105,9 @@ pub(super) fn open_for_tagging(args: &Args, options: &TagOptions) -> Result<(Dat
 
 /// Named parameters of every function that tags. `model_dir`: a sentence-transformers
 /// directory for the embedding measures (default: $PREFROUTE_MODEL_DIR, else none).
-pub(super) const TAG_PARAMS: [(&str, ParamType); 4] = [
+/// `progress`: a progress line on stderr (default: on when $PREFROUTE_PROGRESS=1).
+pub(super) const TAG_PARAMS: [(&str, ParamType); 5] = [
+    ("progress", ParamType::Boolean),
     ("tokenizer", ParamType::Varchar),
     ("tfidf", ParamType::Boolean),
     ("recompute", ParamType::Boolean),
@@ -148,20 +156,22 @@ impl VTab for TagInstances {
     }
 }
 
-/// Runs the first tagging pass on the first call, then yields the tagged rows
-/// one window at a time: only one window of rows is in memory at once.
+/// Starts tagging on a background thread on the first call, then yields the
+/// tagged rows as they come, a few windows at most in memory. Each call returns
+/// within a fraction of a second once the first rows are out, so DuckDB can act
+/// on an interrupt between calls (see `PacedStream`).
 struct Streamed {
     work: Option<(Dataset, InputColumns, TagOptions)>,
-    stream: Option<TagStream>,
+    stream: Option<PacedStream>,
 }
 
 impl BlockSource for Streamed {
     fn next_block(&mut self) -> Result<Option<Block>, String> {
         if let Some((ds, inputs, options)) = self.work.take() {
-            self.stream = Some(TagStream::new(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?);
+            self.stream = Some(PacedStream::start(&ds, &inputs, &options).map_err(|e| fail(NAME, e))?);
         }
         let Some(stream) = &mut self.stream else { return Ok(None) };
-        match stream.next_window().map_err(|e| fail(NAME, e))? {
+        match stream.next_rows().map_err(|e| fail(NAME, e))? {
             Some(rows) => Ok(Some(rows_block(&rows))),
             None => {
                 self.stream = None; // frees the first pass's arrays

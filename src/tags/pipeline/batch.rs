@@ -164,45 +164,74 @@ pub(super) fn tag_batch(
 const EMBEDDING_MEASURES: [usize; 3] = [m::BERTSCORE, m::BERTSCORE_LENGTH, m::COSINE_SIM];
 
 /// Pairs per unit of embedding work: small enough to spread a window over the
-/// threads, large enough to batch texts of similar length.
-const EMBED_CHUNK_PAIRS: usize = 16;
+/// threads (and to be the step between two returns to DuckDB), large enough to
+/// batch texts of similar length. Changing it changes values in the last bits
+/// (texts share forward passes with their chunk-mates).
+pub(super) const EMBED_CHUNK_PAIRS: usize = 16;
 
-/// Fills the embedding measures still missing in the rows of a window of batches
-/// (`tagged[i]` holds the rows of `batches[i]`), over `threads` threads.
+/// One unit of embedding work: up to [`EMBED_CHUNK_PAIRS`] rows of one batch
+/// that miss an embedding measure, each as (batch, row in batch, row in window).
+#[derive(Clone, Debug)]
+pub(super) struct EmbedChunk(Vec<(usize, usize, usize)>);
+
+impl EmbedChunk {
+    /// The window index of the chunk's first row.
+    pub(super) fn first_row(&self) -> usize {
+        self.0.first().map_or(0, |x| x.2)
+    }
+}
+
+/// The embedding chunks of a window (`tagged[i]` holds the rows of batch `i`),
+/// in row order: the rows of each batch that miss an embedding measure, cut
+/// into chunks of [`EMBED_CHUNK_PAIRS`].
 ///
-/// Work is cut into chunks inside each batch, and batches are the same whatever
-/// the thread count, so every pair is computed with the same batch-mates and the
-/// values do not depend on `threads`. `bertscore_length` uses the row's
-/// `bertscore`, whether computed or from the input.
-pub(super) fn embedding_measures(
+/// Chunks never span batches, and batches are the same whatever the thread
+/// count or window size, so every pair is computed with the same chunk-mates and
+/// the values do not depend on how the work is spread over threads or steps.
+pub(super) fn embedding_chunks(tagged: &[Vec<InstanceTags>]) -> Vec<EmbedChunk> {
+    let mut chunks = Vec::new();
+    let mut flat = 0;
+    for (bi, rows) in tagged.iter().enumerate() {
+        let want: Vec<(usize, usize, usize)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| EMBEDDING_MEASURES.iter().any(|k| row.measure_origin[*k] == Origin::Missing))
+            .map(|(ri, _)| (bi, ri, flat + ri))
+            .collect();
+        chunks.extend(want.chunks(EMBED_CHUNK_PAIRS).map(|c| EmbedChunk(c.to_vec())));
+        flat += rows.len();
+    }
+    chunks
+}
+
+/// Fills the embedding measures still missing in the rows of `chunks`, over
+/// `threads` threads. `rows` holds the window's rows from index `offset` on.
+/// `bertscore_length` uses the row's `bertscore`, whether computed or from the input.
+pub(super) fn embed_chunks(
     model: &EmbeddingModel,
     batches: &[InstanceBatch],
-    tagged: &mut [Vec<InstanceTags>],
+    chunks: &[EmbedChunk],
+    rows: &mut [InstanceTags],
+    offset: usize,
     threads: usize,
 ) -> Result<()> {
     let missing = |r: &InstanceTags, k: usize| r.measure_origin[k] == Origin::Missing;
-    let mut chunks: Vec<Vec<(usize, usize, &str, &str)>> = Vec::new();
-    for (bi, rows) in tagged.iter().enumerate() {
-        let b = &batches[bi];
-        let mut want = Vec::new();
-        for (ri, row) in rows.iter().enumerate() {
-            if !EMBEDDING_MEASURES.iter().any(|k| missing(row, *k)) {
-                continue;
-            }
-            // Tagging has already rejected NULL completions.
-            if let (Some(a), Some(bb)) = (b.completion_a[ri].as_deref(), b.completion_b[ri].as_deref()) {
-                want.push((bi, ri, a, bb));
-            }
-        }
-        chunks.extend(want.chunks(EMBED_CHUNK_PAIRS).map(<[_]>::to_vec));
+    // Tagging has already rejected NULL completions.
+    fn text(v: &[Option<String>], ri: usize) -> &str {
+        v[ri].as_deref().unwrap_or("")
     }
-    let scores = map_ordered(&chunks, threads, |c| {
-        let pairs: Vec<(&str, &str)> = c.iter().map(|x| (x.2, x.3)).collect();
+    let scores = map_ordered(chunks, threads, |c| {
+        let pairs: Vec<(&str, &str)> = c
+            .0
+            .iter()
+            .map(|&(bi, ri, _)| (text(&batches[bi].completion_a, ri), text(&batches[bi].completion_b, ri)))
+            .collect();
         model.score_pairs(&pairs, &Batching::default())
     })?;
     for (chunk, scores) in chunks.iter().zip(scores) {
-        for (&(bi, ri, a, b), s) in chunk.iter().zip(scores) {
-            let row = &mut tagged[bi][ri];
+        for (&(bi, ri, flat), s) in chunk.0.iter().zip(scores) {
+            let (a, b) = (text(&batches[bi].completion_a, ri), text(&batches[bi].completion_b, ri));
+            let row = &mut rows[flat - offset];
             for (k, v) in [(m::COSINE_SIM, s.cosine), (m::BERTSCORE, s.f1)] {
                 if missing(row, k) {
                     row.measures[k] = Some(v);

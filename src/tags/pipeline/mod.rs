@@ -8,15 +8,23 @@
 //! the TF-IDF document frequencies. The second, a [`TagStream`], reads the input
 //! again and yields the tagged rows a window at a time, so memory is bounded by
 //! one window plus the first pass's arrays, whatever the input's size.
-
+//!
+//! A window is handed out in steps ([`TagStream::next_rows`]): with an embedding
+//! model, a window is minutes of work, and a DuckDB scan can only be interrupted
+//! between the chunks it returns, so each step embeds at most one chunk of 16
+//! pairs per thread and returns the rows that are complete. The chunks are the
+//! same however the work is stepped or spread over threads, so the values are too.
 //!
 //! `stream.rs` holds the two passes ([`TagStream`]), `batch.rs` what they do to
-//! one batch of rows.
+//! one batch of rows, `paced.rs` the stream on a background thread, handed out
+//! so that a DuckDB scan gets control back at least every [`PACE`] ([`PacedStream`]).
 
 mod batch;
+mod paced;
 mod stream;
 
 pub use batch::descriptive_tags;
+pub use paced::{PacedStream, PACE, RESERVE_ROWS};
 pub use stream::{TagStream, TAG_BATCH_ROWS};
 
 use super::descriptive::Descriptive;
@@ -25,6 +33,7 @@ use super::TagSet;
 use crate::data::{Dataset, ExtraKind, ExtraRequest, Label};
 use crate::embed::EmbeddingModel;
 use crate::error::Result;
+use crate::progress::Progress;
 use std::sync::Arc;
 
 /// The nine measures, in the paper's tag-family order (alphabetical, as in tags.txt).
@@ -93,6 +102,8 @@ pub struct TagOptions {
     /// The sentence-embedding model for `bertscore`, `bertscore_length` and
     /// `cosine_sim`; without one they come from the input or stay missing.
     pub model: Option<Arc<EmbeddingModel>>,
+    /// Where to report the passes' progress (off by default; values never depend on it).
+    pub progress: Progress,
 }
 
 impl Default for TagOptions {
@@ -104,6 +115,7 @@ impl Default for TagOptions {
             recompute: false,
             batch_rows: TAG_BATCH_ROWS,
             model: None,
+            progress: Progress::off(),
         }
     }
 }
@@ -175,7 +187,7 @@ fn is_list_field(k: usize) -> bool {
 pub fn tag_dataset(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Result<Vec<InstanceTags>> {
     let mut stream = TagStream::new(ds, inputs, opts)?;
     let mut rows = Vec::with_capacity(stream.num_rows());
-    while let Some(window) = stream.next_window()? {
+    while let Some(window) = stream.next_rows()? {
         rows.extend(window);
     }
     Ok(rows)
@@ -195,7 +207,7 @@ pub struct TaggedRow {
 pub fn tag_rows(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Result<Vec<TaggedRow>> {
     let mut stream = TagStream::new(ds, inputs, opts)?;
     let mut rows = Vec::with_capacity(stream.num_rows());
-    while let Some(window) = stream.next_window()? {
+    while let Some(window) = stream.next_rows()? {
         rows.extend(window.into_iter().map(|r| TaggedRow {
             id: r.id,
             human_pref: r.human_pref,
@@ -326,7 +338,7 @@ mod tests {
             write_pairs(&path, rewrite, None);
             let mut result = Ok(());
             loop {
-                match stream.next_window() {
+                match stream.next_rows() {
                     Ok(Some(_)) => {}
                     Ok(None) => break,
                     Err(e) => {

@@ -2,7 +2,7 @@
 //! values that need all of it, [`TagStream::next_window`] reads it again and
 //! tags one window of batches at a time.
 
-use super::batch::{assign_tags, embedding_measures, measure_batch, tag_batch};
+use super::batch::{assign_tags, embed_chunks, embedding_chunks, measure_batch, tag_batch, EmbedChunk};
 use super::{InputColumns, InstanceTags, TagOptions, LENGTH_MEASURES};
 use crate::data::{Dataset, InstanceBatch, Unit, UnitReader};
 use crate::error::{Error, Result};
@@ -29,7 +29,23 @@ pub struct TagStream {
     windows: Windows,
     /// Rows handed out so far (= input index of the next row).
     next_row: usize,
+    /// Windows read by the second pass so far.
     window: usize,
+    /// The window being handed out, when its rows are not all out yet.
+    pending: Option<Pending>,
+}
+
+/// A window of the second pass whose rows are being handed out.
+struct Pending {
+    batches: Vec<InstanceBatch>,
+    /// The rows not yet handed out (the window's rows from `emitted` on).
+    rows: Vec<InstanceTags>,
+    /// The window's embedding chunks, in row order.
+    chunks: Vec<EmbedChunk>,
+    /// Chunks embedded so far.
+    next_chunk: usize,
+    /// Rows of the window handed out so far.
+    emitted: usize,
 }
 
 impl TagStream {
@@ -40,8 +56,11 @@ impl TagStream {
         let mut df = opts.tfidf.then(DocumentFrequencies::new);
         let mut fingerprints = Vec::new();
         let mut windows = Windows::new(ds, threads, opts.batch_rows);
+        let progress = &opts.progress;
+        progress.stage("pass 1 lengths", Some(ds.num_rows()));
         while let Some(batches) = windows.next_window()? {
             fingerprints.push(fingerprint(&batches));
+            progress.advance(batches.iter().map(|b| b.len() as u64).sum());
             let done = map_ordered(&batches, threads, |b| measure_batch(ds, b, inputs, opts))?;
             for (part, part_df) in done {
                 lengths.extend(part);
@@ -54,6 +73,8 @@ impl TagStream {
         if let Some(df) = &mut df {
             df.canonicalize(); // cosine bits independent of the batch size
         }
+        let stage = if opts.model.is_some() { "pass 2 tags + embeddings" } else { "pass 2 tags" };
+        progress.stage(stage, Some(lengths.len() as u64));
         Ok(TagStream {
             ds: ds.clone(),
             inputs: inputs.clone(),
@@ -64,6 +85,7 @@ impl TagStream {
             windows: Windows::new(ds, threads, opts.batch_rows),
             next_row: 0,
             window: 0,
+            pending: None,
         })
     }
 
@@ -72,14 +94,66 @@ impl TagStream {
         self.lengths.len()
     }
 
-    /// Largest number of rows [`next_window`](Self::next_window) yields at once.
+    /// Largest number of rows [`next_rows`](Self::next_rows) yields at once (a window).
     pub fn max_window_rows(&self) -> usize {
         self.windows.size * self.opts.batch_rows.max(1)
     }
 
-    /// The next window of tagged rows, in input order; `None` after the last.
+    /// The next tagged rows, in input order (at least one); `None` after the last.
     /// Fails if the input changed since the first pass.
+    ///
+    /// Each call does one bounded step of work, so that a caller (a DuckDB scan,
+    /// which can be interrupted only between the chunks it returns) gets control
+    /// back often: reading and tagging a window's per-row measures, then — with an
+    /// embedding model — up to one embedding chunk (`EMBED_CHUNK_PAIRS` = 16 pairs)
+    /// per thread. The rows before the first chunk not yet embedded are returned.
+    /// The chunks are the same however the work is stepped, so values are too.
+    pub fn next_rows(&mut self) -> Result<Option<Vec<InstanceTags>>> {
+        if self.pending.is_none() {
+            match self.read_window()? {
+                Some(p) => self.pending = Some(p),
+                None => return Ok(None),
+            }
+        }
+        let threads = self.opts.threads.max(1);
+        let Some(p) = self.pending.as_mut() else { return Ok(None) };
+        if let Some(model) = &self.opts.model {
+            let end = (p.next_chunk + threads).min(p.chunks.len());
+            let step = &p.chunks[p.next_chunk..end];
+            embed_chunks(model, &p.batches, step, &mut p.rows, p.emitted, threads)?;
+            p.next_chunk = end;
+        }
+        // Rows before the next chunk still to embed are complete.
+        let ready = p.chunks.get(p.next_chunk).map_or(p.emitted + p.rows.len(), |c| c.first_row());
+        let rest = p.rows.split_off(ready - p.emitted);
+        let mut rows = std::mem::replace(&mut p.rows, rest);
+        assign_tags(&mut rows, self.next_row, &self.lengths);
+        self.next_row += rows.len();
+        p.emitted = ready;
+        if p.rows.is_empty() {
+            self.pending = None;
+        }
+        self.opts.progress.advance(rows.len() as u64);
+        Ok(Some(rows))
+    }
+
+    /// The rest of the current window, or the next whole window, in input order;
+    /// `None` after the last. For callers that want whole windows at a time; the
+    /// rows are those of [`next_rows`](Self::next_rows).
     pub fn next_window(&mut self) -> Result<Option<Vec<InstanceTags>>> {
+        let Some(mut rows) = self.next_rows()? else { return Ok(None) };
+        while self.pending.is_some() {
+            match self.next_rows()? {
+                Some(more) => rows.extend(more),
+                None => break,
+            }
+        }
+        Ok(Some(rows))
+    }
+
+    /// Reads the next window and tags its rows' per-row measures (embedding
+    /// measures still missing); `None` at the end of the input.
+    fn read_window(&mut self) -> Result<Option<Pending>> {
         let Some(batches) = self.windows.next_window()? else {
             if self.next_row != self.lengths.len() {
                 return Err(self.changed(format!(
@@ -88,6 +162,7 @@ impl TagStream {
                     self.lengths.len()
                 )));
             }
+            self.opts.progress.finish();
             return Ok(None);
         };
         if self.fingerprints.get(self.window) != Some(&fingerprint(&batches)) {
@@ -110,18 +185,16 @@ impl TagStream {
         let (ds, inputs) = (&self.ds, &self.inputs);
         let (lengths, df) = (&self.lengths, self.df.as_ref());
         let threads = self.opts.threads.max(1);
-        let mut done =
-            map_ordered(&items, threads, |(first, b)| tag_batch(ds, b, *first, inputs, lengths, df))?;
-        // Measures that need the whole window (model embeddings, batched across
-        // rows), between the per-row measures and the tags.
-        if let Some(model) = &self.opts.model {
-            embedding_measures(model, &batches, &mut done, threads)?;
-        }
-        let mut rows: Vec<InstanceTags> = done.into_iter().flatten().collect();
-        assign_tags(&mut rows, self.next_row, lengths);
-        self.next_row = first;
+        let done = map_ordered(&items, threads, |(first, b)| tag_batch(ds, b, *first, inputs, lengths, df))?;
+        let chunks = if self.opts.model.is_some() { embedding_chunks(&done) } else { Vec::new() };
         self.window += 1;
-        Ok(Some(rows))
+        Ok(Some(Pending {
+            batches,
+            rows: done.into_iter().flatten().collect(),
+            chunks,
+            next_chunk: 0,
+            emitted: 0,
+        }))
     }
 
     fn changed(&self, what: String) -> Error {
