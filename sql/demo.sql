@@ -73,7 +73,7 @@ GROUP BY tag HAVING count(*) >= 30
 ORDER BY pct_to_humans DESC, tag LIMIT 6;
 
 .print ''
-.print '== 5. The hybrid dataset: the human label where routed, the judge''s elsewhere, ties dropped'
+.print '== 5. The hybrid dataset: the human label where routed, the AI label elsewhere, ties dropped'
 COPY (SELECT * FROM hybrid_dataset('build/demo/llmbar_rest.parquet', 0.25, model := 'build/demo/risk.json'))
   TO 'build/demo/llmbar_hybrid.parquet' (FORMAT parquet);
 SELECT 'build/demo/llmbar_hybrid.parquet' AS written_to, count(*) AS pairs,
