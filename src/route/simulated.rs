@@ -55,12 +55,18 @@ pub fn simulated(
         }
     }
     // Regenerate the winner rather than keeping every candidate in memory.
-    let routed = knapsack_candidate(&index, k, &mut candidate_rng(seed, best as u64));
+    let human = topped_up(tags, &knapsack_candidate(&index, k, &mut candidate_rng(seed, best as u64)), k);
+    Ok(Routing::with_marginals(tags, model, &obj, human))
+}
+
+/// The membership vector of a candidate's `routed` instances, topped up to
+/// `k` with untagged instances in input order.
+fn topped_up(tags: &TagMatrix, routed: &[usize], k: usize) -> Vec<bool> {
     let mut human = vec![false; tags.len()];
-    for &i in &routed {
+    for &i in routed {
         human[i] = true;
     }
-    let mut missing = k - routed.len();
+    let mut missing = k.saturating_sub(routed.len());
     for (i, s) in tags.rows().iter().enumerate() {
         if missing == 0 {
             break;
@@ -70,7 +76,7 @@ pub fn simulated(
             missing -= 1;
         }
     }
-    Ok(Routing::with_marginals(tags, model, &obj, human))
+    human
 }
 
 /// The best of `n_simulations` knapsack candidates of `k` instances under any
@@ -88,24 +94,7 @@ pub(crate) fn best_candidate(
         return Err(Error::argument("the number of simulations is 0", "draw at least 1 candidate"));
     }
     let index = TagIndex::new(tags)?;
-    let member = |j: u64| {
-        let routed = knapsack_candidate(&index, k, &mut candidate_rng(seed, j));
-        let mut human = vec![false; tags.len()];
-        for &i in &routed {
-            human[i] = true;
-        }
-        let mut missing = k - routed.len();
-        for (i, s) in tags.rows().iter().enumerate() {
-            if missing == 0 {
-                break;
-            }
-            if s.is_empty() && !human[i] {
-                human[i] = true;
-                missing -= 1;
-            }
-        }
-        human
-    };
+    let member = |j: u64| topped_up(tags, &knapsack_candidate(&index, k, &mut candidate_rng(seed, j)), k);
     let jobs: Vec<u64> = (0..n_simulations as u64).collect();
     let scores = map_ordered(&jobs, threads, |&j| Ok(score(&member(j))))?;
     let best = (0..scores.len()).fold(0, |b, j| if scores[j].total_cmp(&scores[b]).is_gt() { j } else { b });
