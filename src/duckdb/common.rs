@@ -4,9 +4,9 @@ use super::args::{Args, ParamType};
 use super::fail;
 use super::tagging::{open_for_tagging, tag_options};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
-use crate::ppm::{resolve_model, Model, PAPER_PRIOR};
-use crate::risk::{input::score_instances, RiskModel, RISK_FORMAT};
-use crate::route::{Budget, RouteModel, Strategy, PAPER_N_SIMULATIONS};
+use crate::ppm::{Model, PAPER_PRIOR};
+use crate::risk::{input::score_instances, RISK_FORMAT};
+use crate::route::{Budget, RouteModel, RoutingModel, Strategy, PAPER_N_SIMULATIONS};
 use crate::tags::pipeline::{tag_rows, InputColumns, TagOptions, TaggedRow};
 use crate::tags::TagMatrix;
 use std::sync::Arc;
@@ -88,10 +88,10 @@ impl TaggedInput {
 
     /// Tags every instance; under a judge-error model also each one's
     /// probability that the AI label is wrong (the routing input).
-    pub fn tag_for(&self, model: &BoundModel) -> crate::Result<Tagged> {
+    pub fn tag_for(&self, model: &RoutingModel) -> crate::Result<Tagged> {
         match model {
-            BoundModel::Ppm(m) => Ok(Tagged { rows: self.tag()?, model: Scored::Ppm(Box::new(m.dense())) }),
-            BoundModel::Risk(m) => {
+            RoutingModel::Ppm(m) => Ok(Tagged { rows: self.tag()?, model: Scored::Ppm(Box::new(m.dense())) }),
+            RoutingModel::Risk(m) => {
                 let (rows, p) = score_instances(&self.dataset, &self.inputs, &self.options, m)?;
                 Ok(Tagged { rows, model: Scored::Errors(p) })
             }
@@ -127,37 +127,10 @@ impl Tagged {
     }
 }
 
-/// A routing model bound from `model :=`: a PPM (`paper-prior` or a
-/// `prefroute-ppm/1` file) or a judge-error model (a `prefroute-risk/1`
-/// file); the file's `format` says which.
-#[derive(Clone)]
-pub enum BoundModel {
-    Ppm(Arc<Model>),
-    Risk(Arc<RiskModel>),
-}
-
-/// Loads a routing model of either kind.
-pub fn load_routing_model(name: &str) -> crate::Result<BoundModel> {
-    if name != PAPER_PRIOR && is_risk_file(name) {
-        return Ok(BoundModel::Risk(Arc::new(RiskModel::load(std::path::Path::new(name))?)));
-    }
-    Ok(BoundModel::Ppm(resolve_model(name)?))
-}
-
-/// Does the file at `path` declare the judge-error model format?
-fn is_risk_file(path: &str) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        // A truncated risk file still names its format near the start.
-        return text.contains(RISK_FORMAT);
-    };
-    v.get("format").and_then(|f| f.as_str()).is_some_and(|f| f.starts_with("prefroute-risk/"))
-}
-
 /// `model :=` of the routing functions (default `paper-prior`): a PPM or a judge-error model.
-pub fn routing_model_arg(args: &Args) -> Result<BoundModel, String> {
+pub fn routing_model_arg(args: &Args) -> Result<RoutingModel, String> {
     let name = args.text("model")?.unwrap_or_else(|| PAPER_PRIOR.into());
-    load_routing_model(&name).map_err(|e| fail(args.function, e))
+    RoutingModel::load(&name).map_err(|e| fail(args.function, e))
 }
 
 /// The tag matrix of tagged rows.
@@ -169,8 +142,8 @@ pub fn matrix(rows: &[TaggedRow]) -> TagMatrix {
 /// `paper-prior`), loaded and validated at bind time.
 pub fn model_arg(args: &Args) -> Result<Arc<Model>, String> {
     match routing_model_arg(args)? {
-        BoundModel::Ppm(m) => Ok(m),
-        BoundModel::Risk(m) => Err(format!(
+        RoutingModel::Ppm(m) => Ok(m),
+        RoutingModel::Risk(m) => Err(format!(
             "{}: '{}' is a judge-error model ({RISK_FORMAT}); this function needs a PPM. Hint: use \
              'paper-prior' or a model file written by ppm_fit",
             args.function, m.name

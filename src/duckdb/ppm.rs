@@ -2,13 +2,14 @@
 //! `tag_gains` and `simulate_candidates`.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::common::{matrix, model_arg, routing_model_arg, seed_arg, BoundModel, TaggedInput};
+use super::common::{matrix, model_arg, routing_model_arg, seed_arg, TaggedInput};
 use super::output::{deferred, emit, Block, ColType, Column, Emitter};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::ExtraKind;
 use crate::ppm::{fit, read_training_set, resolve_model, tag_gains, FitOptions, Form, Model};
 use crate::route::knapsack::sample_candidates;
+use crate::route::RoutingModel;
 use crate::tags::{Counts, TAG_NAMES};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
@@ -218,7 +219,7 @@ pub struct PpmScore;
 #[derive(Clone)]
 pub struct ScoreBind {
     input: TaggedInput,
-    model: BoundModel,
+    model: RoutingModel,
     routed: Option<String>,
 }
 

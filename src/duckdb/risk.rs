@@ -2,11 +2,12 @@
 //! and `route_eval` (every router against random and the oracle).
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::common::{load_routing_model, seed_arg, BoundModel, TaggedInput};
+use super::common::{seed_arg, TaggedInput};
 use super::output::{deferred, emit, Block, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::risk::eval::{fit_report, route_eval, EvalOptions, EvalRow, Router};
+use crate::route::RoutingModel;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::Mutex;
@@ -224,9 +225,9 @@ impl VTab for RouteEval {
             routers.push(match name.as_str() {
                 "random" => Router::Random,
                 "risk" => Router::Risk,
-                _ => match load_routing_model(&name).map_err(|e| fail(EVAL, e))? {
-                    BoundModel::Ppm(m) => Router::Ppm(name.clone(), m),
-                    BoundModel::Risk(m) => Router::RiskFile(name.clone(), m),
+                _ => match RoutingModel::load(&name).map_err(|e| fail(EVAL, e))? {
+                    RoutingModel::Ppm(m) => Router::Ppm(name.clone(), m),
+                    RoutingModel::Risk(m) => Router::RiskFile(name.clone(), m),
                 },
             });
         }

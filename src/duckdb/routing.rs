@@ -3,8 +3,7 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{
-    budget_arg, matrix, routing_model_arg, strategy_arg, BoundModel, Scored, Tagged, TaggedInput,
-    ROUTE_PARAMS,
+    budget_arg, matrix, routing_model_arg, strategy_arg, Scored, Tagged, TaggedInput, ROUTE_PARAMS,
 };
 use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter, Nested, NestedType};
 use super::tagging::TAG_PARAMS;
@@ -13,6 +12,7 @@ use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BA
 use crate::route::hybrid::{
     apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
 };
+use crate::route::RoutingModel;
 use crate::route::{fewest_for_target, route_with, Budget, Routing, Strategy};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
@@ -30,7 +30,7 @@ pub(super) fn route_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(S
 #[derive(Clone)]
 pub struct RouteBind {
     pub(super) input: TaggedInput,
-    pub(super) model: BoundModel,
+    pub(super) model: RoutingModel,
     strategy: Strategy,
 }
 
@@ -54,7 +54,7 @@ pub struct RouteSize {
 
 impl RouteSize {
     /// The positional budget at `index` (NULL allowed with `target_accuracy :=`).
-    pub(super) fn bind(args: &Args, index: u64, model: &BoundModel, n: usize) -> Result<RouteSize, String> {
+    pub(super) fn bind(args: &Args, index: u64, model: &RoutingModel, n: usize) -> Result<RouteSize, String> {
         let target_accuracy = args.f64("target_accuracy")?;
         let budget = match (target_accuracy, args.positional_f64(index, "the budget")) {
             (Some(_), Err(_)) => None,
@@ -68,7 +68,7 @@ impl RouteSize {
             if !(0.0..=1.0).contains(&t) {
                 return Err(format!("{}: target_accuracy := {t} must be between 0 and 1", args.function));
             }
-            if let BoundModel::Ppm(m) = model {
+            if let RoutingModel::Ppm(m) = model {
                 return Err(format!(
                     "{}: target_accuracy := needs a judge-error model (risk_fit(…, save := …)); '{}' is a PPM, \
                      whose predicted score is not an accuracy. Hint: give a budget instead",

@@ -152,6 +152,17 @@ fn model_scores(data: &EvalData, model: &RiskModel, rows: &[usize]) -> Result<Ve
 
 /// Measures every router at every budget. See the module doc.
 pub fn route_eval(data: &EvalData, routers: &[Router], opts: &EvalOptions) -> Result<Vec<EvalRow>> {
+    route_eval_with(data, routers, opts, None)
+}
+
+/// [`route_eval`], given the `risk` router's cross-fitted probabilities over
+/// all training rows when the caller already has them (`fit_report`).
+fn route_eval_with(
+    data: &EvalData,
+    routers: &[Router],
+    opts: &EvalOptions,
+    cross_fitted: Option<&[f64]>,
+) -> Result<Vec<EvalRow>> {
     let n_all = data.ids.len();
     // The seed set (smallest random keys) is fitted on; the rest is measured.
     let (seed_rows, rows): (Vec<usize>, Vec<usize>) = match opts.seed_fraction {
@@ -173,7 +184,10 @@ pub fn route_eval(data: &EvalData, routers: &[Router], opts: &EvalOptions) -> Re
     for router in routers {
         // Per router: a priority (higher → human first) or a routing per budget.
         let priority: Option<Vec<f64>> = match router {
-            Router::Risk => Some(fitted_scores(data, &seed_rows, &rows, opts)?),
+            Router::Risk => Some(match cross_fitted {
+                Some(p) if seed_rows.is_empty() => back_to_rows(data, &rows, p.iter().copied()),
+                _ => fitted_scores(data, &seed_rows, &rows, opts)?,
+            }),
             Router::RiskFile(_, m) => Some(model_scores(data, m, &rows)?),
             Router::Ppm(..) | Router::Random => None,
         };
@@ -217,7 +231,7 @@ pub fn fit_report(data: &EvalData, opts: &EvalOptions) -> Result<FitReport> {
     let (train, features) = data.training(&all)?;
     let p = cross_fit(&train, &features, opts.l2, opts.folds, opts.seed)?;
     let calibration = super::fit::calibration(&p, &train.y);
-    let captured = route_eval(data, &[Router::Risk], opts)?;
+    let captured = route_eval_with(data, &[Router::Risk], opts, Some(&p))?;
     let meta = serde_json::json!({
         "fitted_by": format!("prefroute {} risk_fit", env!("CARGO_PKG_VERSION")),
         "n": train.len(),
@@ -264,9 +278,13 @@ fn fitted_scores(
     }
     let (train, features) = data.training(rows)?;
     let p = cross_fit(&train, &features, opts.l2, opts.folds, opts.seed)?;
-    // Back to `rows` order: training rows in order, 1 where there is no AI label.
-    let mut it = p.into_iter();
-    Ok(rows.iter().map(|&i| if data.ai[i].is_some() { it.next().unwrap_or(1.0) } else { 1.0 }).collect())
+    Ok(back_to_rows(data, rows, p.into_iter()))
+}
+
+/// Probabilities of the training rows among `rows` (in order) back in `rows`
+/// order, with 1 where a row has no AI label (it must go to a human).
+fn back_to_rows(data: &EvalData, rows: &[usize], mut p: impl Iterator<Item = f64>) -> Vec<f64> {
+    rows.iter().map(|&i| if data.ai[i].is_some() { p.next().unwrap_or(1.0) } else { 1.0 }).collect()
 }
 
 #[cfg(test)]

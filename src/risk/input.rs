@@ -257,8 +257,9 @@ pub fn eval_data(
         Some(w) => catalogue.select(w, what)?,
         None => catalogue,
     };
-    let judge = read_judge_columns(ds, &signals, true, true)?;
-    let opts = TagOptions { tfidf: features.names.iter().any(|f| f == "tfidf_cosine"), ..opts.clone() };
+    let uses = |name: &str| features.names.iter().any(|f| f == name);
+    let judge = read_judge_columns(ds, &signals, uses("ai_inconsistent"), uses("ai_confidence"))?;
+    let opts = TagOptions { tfidf: uses("tfidf_cosine"), ..opts.clone() };
     let mut data = EvalData {
         ids: Vec::new(),
         tags: Vec::new(),

@@ -23,6 +23,7 @@
 pub mod budget;
 pub mod hybrid;
 pub mod knapsack;
+mod model_file;
 mod objective;
 pub mod optimize;
 pub mod random;
@@ -31,6 +32,7 @@ pub mod synthetic;
 pub mod topk;
 
 pub use budget::Budget;
+pub use model_file::RoutingModel;
 
 use crate::error::{Error, Result};
 use crate::ppm::DenseModel;
@@ -220,45 +222,40 @@ pub fn route_with(
     threads: usize,
 ) -> Result<Routing> {
     let k = budget.resolve(tags.len())?;
-    if let Strategy::Random { seed } = strategy {
-        if ids.len() != tags.len() {
-            return Err(Error::Internal(format!(
-                "random routing: {} ids for {} rows",
-                ids.len(),
-                tags.len()
-            )));
+    if let RouteModel::JudgeError(p) = model {
+        check_k(k, tags.len())?;
+        if p.len() != tags.len() {
+            return Err(Error::Internal(format!("{} probabilities for {} rows", p.len(), tags.len())));
         }
-        let human = random::random_routing(ids, k, seed);
-        return match model {
-            RouteModel::Ppm(m) => {
-                let obj = Objective::new(m)?;
-                Ok(Routing::with_marginals(tags, m, &obj, human))
-            }
-            RouteModel::JudgeError(p) => Ok(Routing::of_errors(tags, p, human)),
-        };
     }
-    match model {
-        RouteModel::Ppm(model) => match strategy {
-            Strategy::TopK => topk::topk(tags, model, k),
-            Strategy::Simulated { n_simulations, seed } => {
-                simulated::simulated(tags, model, k, n_simulations, seed, threads)
+    match (model, strategy) {
+        (model, Strategy::Random { seed }) => {
+            if ids.len() != tags.len() {
+                return Err(Error::Internal(format!(
+                    "random routing: {} ids for {} rows",
+                    ids.len(),
+                    tags.len()
+                )));
             }
-            // (`Random` returned above.)
-            Strategy::Optimize | Strategy::Random { .. } => optimize::optimize(tags, model, k, threads),
-        },
-        RouteModel::JudgeError(p) => {
-            check_k(k, tags.len())?;
-            if p.len() != tags.len() {
-                return Err(Error::Internal(format!("{} probabilities for {} rows", p.len(), tags.len())));
+            let human = random::random_routing(ids, k, seed);
+            match model {
+                RouteModel::Ppm(m) => Ok(Routing::with_marginals(tags, m, &Objective::new(m)?, human)),
+                RouteModel::JudgeError(p) => Ok(Routing::of_errors(tags, p, human)),
             }
-            let human = match strategy {
-                Strategy::Simulated { n_simulations, seed } => {
-                    simulated::best_candidate(tags, k, n_simulations, seed, threads, |h| {
-                        expected_accuracy(p, h)
-                    })?
-                }
-                _ => topk::top_k_by(p, k),
-            };
+        }
+        (RouteModel::Ppm(m), Strategy::TopK) => topk::topk(tags, m, k),
+        (RouteModel::Ppm(m), Strategy::Optimize) => optimize::optimize(tags, m, k, threads),
+        (RouteModel::Ppm(m), Strategy::Simulated { n_simulations, seed }) => {
+            simulated::simulated(tags, m, k, n_simulations, seed, threads)
+        }
+        // Under an error model top-k and optimize coincide: the k likeliest errors.
+        (RouteModel::JudgeError(p), Strategy::TopK | Strategy::Optimize) => {
+            Ok(Routing::of_errors(tags, p, topk::top_k_by(p, k)))
+        }
+        (RouteModel::JudgeError(p), Strategy::Simulated { n_simulations, seed }) => {
+            let human = simulated::best_candidate(tags, k, n_simulations, seed, threads, |h| {
+                expected_accuracy(p, h)
+            })?;
             Ok(Routing::of_errors(tags, p, human))
         }
     }
