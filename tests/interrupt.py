@@ -16,10 +16,10 @@ quiet machine with the release build).
 
 import argparse
 import json
-import signal
 import statistics
-import subprocess
 import sys
+
+from host_process import run_host
 
 # Runs inside the host. Prints one JSON line per run.
 PROBE = r"""
@@ -72,19 +72,12 @@ def main() -> int:
     args = ap.parse_args()
     query = QUERIES.get(args.query, args.query)
     runs = max(args.bench, 1)
-    proc = subprocess.run(
+    proc, failure = run_host(
         [args.python, "-c", PROBE, args.extension, args.model_dir, str(args.after), str(runs), query],
-        capture_output=True, text=True, timeout=600 + 300 * runs,
+        timeout=600 + 300 * runs,
     )
-    if proc.returncode < 0:
-        try:
-            name = signal.Signals(-proc.returncode).name
-        except ValueError:
-            name = f"signal {-proc.returncode}"
-        print(f"FAIL  the host crashed ({name})\n{proc.stderr[-3000:]}")
-        return 1
-    if proc.returncode != 0:
-        print(f"FAIL  the host exited with status {proc.returncode}\n{proc.stderr[-3000:]}")
+    if failure:
+        print(failure)
         return 1
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if len(results) != runs:

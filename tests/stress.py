@@ -13,9 +13,9 @@ first, alone); every one that does not must fail with DuckDB's "Interrupted"; th
 
 import argparse
 import json
-import signal
-import subprocess
 import sys
+
+from host_process import run_host
 
 PROBE = r"""
 import json, random, sys, threading, time
@@ -85,17 +85,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    proc = subprocess.run([args.python, "-c", PROBE, args.extension, str(args.rounds), str(args.seed)],
-                          capture_output=True, text=True, timeout=1800)
-    if proc.returncode < 0:
-        try:
-            name = signal.Signals(-proc.returncode).name
-        except ValueError:
-            name = f"signal {-proc.returncode}"
-        print(f"FAIL  the host crashed ({name})\n{proc.stderr[-3000:]}")
-        return 1
-    if proc.returncode != 0:
-        print(f"FAIL  the host exited with status {proc.returncode}\n{proc.stderr[-3000:]}")
+    proc, failure = run_host([args.python, "-c", PROBE, args.extension, str(args.rounds), str(args.seed)],
+                             timeout=1800)
+    if failure:
+        print(failure)
         return 1
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
     problems = stats["problems"] + ([] if stats["after_ok"] else ["a cursor gave a wrong result after the run"])
