@@ -108,7 +108,7 @@ pub(super) fn llm_setup(args: &Args) -> Result<LlmSetup, String> {
 /// PREFROUTE_PROGRESS=1), its stage started with `total` requests when known.
 pub(super) fn requests_progress(flag: Option<bool>, function: &str, total: Option<u64>) -> Progress {
     let p = if Progress::wanted(flag) { Progress::stderr(function) } else { Progress::off() };
-    p.stage("requests", total);
+    p.stage_counting("requests", total, "requests");
     p
 }
 
