@@ -345,6 +345,41 @@ mod tests {
         }
     }
 
+    /// One request per item, each taking 150 ms.
+    struct Slow;
+
+    impl Work for Slow {
+        type Item = u64;
+        type Answer = u64;
+        type Output = u64;
+        fn requests(&self, _: &u64) -> usize {
+            1
+        }
+        fn ask(&self, item: &u64, _: usize) -> u64 {
+            std::thread::sleep(Duration::from_millis(150));
+            *item
+        }
+        fn failed(&self, _: String) -> u64 {
+            u64::MAX
+        }
+        fn finish(&self, item: &u64, answers: Vec<u64>) -> u64 {
+            assert_eq!(answers, vec![*item]);
+            *item
+        }
+    }
+
+    #[test]
+    fn a_call_returns_after_about_a_second_with_what_is_done() {
+        let runner = Runner::start(Arc::new(Slow), source(100, 10, None), 1, 1000, Progress::off());
+        let t0 = Instant::now();
+        let first = runner.next(1000).unwrap().unwrap();
+        let took = t0.elapsed();
+        // Not all 100 (15 s of requests): what finished within the pace, in order.
+        assert!(took >= PACE && took < PACE + Duration::from_millis(900), "{took:?}");
+        assert!(!first.is_empty() && first.len() < 20, "{}", first.len());
+        assert_eq!(first, (0..first.len() as u64).collect::<Vec<_>>());
+    }
+
     #[test]
     fn a_source_error_comes_after_the_items_before_it() {
         let (rows, err) = run(3, Some(21));

@@ -281,6 +281,36 @@ mod tests {
     }
 
     #[test]
+    fn llm_fields_replace_the_rules_and_their_tags_only() {
+        let (ds, inputs) = open("examples/data/llmbar.parquet", false);
+        let rows = tag_dataset(&ds, &inputs, &TagOptions::default()).expect("collect");
+        let mut row = rows[0].clone();
+        let asked = computed_fields(&row);
+        assert_eq!(asked, (0..8).collect::<Vec<_>>());
+        let mut d = crate::llm::analyzer::Described { asked: asked.clone(), ..Default::default() };
+        d.fields.subject_of_expertise = vec!["Law".into()];
+        d.fields.safety_concern = Some("high".into());
+        d.missing = vec!["expertise_level", "open_endedness", "complexity_of_intents", "languages"];
+        apply_llm_fields(&mut row, &d);
+        let names: Vec<&str> = row.tags.names().collect();
+        let descriptive: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("analyzer")).collect();
+        assert_eq!(
+            descriptive,
+            vec![
+                "analyzer_closed_set::feature_name=subject_of_expertise|constraints=Law",
+                "analyzer_scalar::feature_name=safety_concern|value=high",
+            ]
+        );
+        // The measure tags are untouched.
+        let measures = |t: &TagSet| t.names().filter(|n| !n.starts_with("analyzer")).count();
+        assert_eq!(measures(&row.tags), measures(&rows[0].tags));
+        assert_eq!(row.descriptive_origin[2], Origin::Missing);
+        assert_eq!(row.descriptive_origin[4], Origin::Computed);
+        assert_eq!(row.descriptive.expertise_level, None);
+        assert!(row.descriptive.languages.is_empty());
+    }
+
+    #[test]
     fn stream_gives_the_collected_rows_for_any_threads_and_batch_size() {
         // Computed lengths (llmbar) and passed-through lengths (the paper's feature columns).
         for path in ["examples/data/llmbar.parquet", "tests/fixtures/paper_features.parquet"] {
