@@ -123,7 +123,7 @@ def main() -> int:
                         f"cache_dir := '{args.cache_dir}', fields := ['subject_of_expertise', 'safety_concern'], progress := true)")
         secs = time.time() - t0
         assert len(rules) == len(llm) == len(labels) == 120, (len(rules), len(llm), len(labels))
-        m_rules, m_llm = metrics(labels, rules), metrics(labels, llm)
+        m_rules, m_llm = metrics(labels, rules), metrics(labels, [row[:2] for row in llm])
         print(f"{len(labels)} hand-labelled prompts (tests/data/descriptive_labels.tsv); LLM tagger: model "
               f"{args.model!r} at {args.base_url}, {secs:.0f} s ({240 / secs:.2f} requests/s incl. cache hits)")
         print(f"{'':<36} {'rules':>8} {'LLM':>8}")
