@@ -1,9 +1,11 @@
 //! # The LLM client: the only network I/O in prefroute
 //!
 //! `judge_pairs` asks a model served behind an OpenAI-compatible endpoint (vLLM, llama.cpp's
-//! `llama-server`, Ollama, OpenAI itself) which of two completions better follows a prompt.
-//! This module is everything between a pair of strings and a [`Label`]; nothing else in the
-//! crate opens a socket, and `route/`, `ppm/` and `data/` never call it.
+//! `llama-server`, Ollama, OpenAI itself) which of two completions better follows a prompt;
+//! `describe_prompts` and `tag_instances(…, tagger := 'llm')` ask it the paper's eight descriptive
+//! fields of a prompt ([`analyzer`]). This module is everything between the strings and a [`Label`]
+//! or a field value; nothing else in the crate opens a socket, `tags/` reaches it only through the
+//! analyzer's types, and `route/`, `ppm/` and `data/` never call it.
 //!
 //! ## The pieces
 //! - [`client`]: one blocking `POST {base_url}/chat/completions` per request (ureq, rustls with
