@@ -44,7 +44,7 @@ pub struct Bind {
 }
 
 fn bind_judge(args: &Args) -> Result<(Arc<PairJudge>, bool), String> {
-    let LlmSetup { client, model, cache, fail_fast } = llm_setup(args)?;
+    // The template is read before the server is contacted: a bad path is the user's first error.
     let template = match args.text("template")? {
         None => Template::builtin(),
         Some(path) => {
@@ -57,6 +57,7 @@ fn bind_judge(args: &Args) -> Result<(Arc<PairJudge>, bool), String> {
         }
     };
     let swap = args.bool("swap")?.unwrap_or(true);
+    let LlmSetup { client, model, cache, fail_fast } = llm_setup(args)?;
     Ok((Arc::new(PairJudge { client, model, template, cache, swap }), fail_fast))
 }
 
