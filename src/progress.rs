@@ -47,6 +47,8 @@ impl std::fmt::Debug for Progress {
 struct Line {
     function: String,
     stage: String,
+    /// What the stage counts ("rows", "requests").
+    unit: &'static str,
     total: Option<u64>,
     done: u64,
     started: Instant,
@@ -84,6 +86,7 @@ impl Progress {
         let line = Line {
             function: function.to_string(),
             stage: String::new(),
+            unit: "rows",
             total: None,
             done: 0,
             started: Instant::now(),
@@ -104,9 +107,15 @@ impl Progress {
 
     /// Starts a stage of `total` rows (when known), ending the previous one.
     pub fn stage(&self, stage: &str, total: Option<u64>) {
+        self.stage_counting(stage, total, "rows");
+    }
+
+    /// Starts a stage of `total` `unit`s ("requests"), ending the previous one.
+    pub fn stage_counting(&self, stage: &str, total: Option<u64>, unit: &'static str) {
         self.with(|l| {
             l.end();
             l.stage = stage.to_string();
+            l.unit = unit;
             l.total = total;
             l.done = 0;
             l.started = Instant::now();
@@ -201,12 +210,12 @@ impl Line {
         match self.total {
             Some(t) => {
                 let pct = (self.done.min(t) * 100).checked_div(t).unwrap_or(100);
-                s += &format!("/{} rows ({pct} %)", thousands(t));
+                s += &format!("/{} {} ({pct} %)", thousands(t), self.unit);
             }
-            None => s += " rows",
+            None => s += &format!(" {}", self.unit),
         }
         if self.done > 0 && secs > 0.0 {
-            s += &format!(", {} rows/s", rate_text(rate));
+            s += &format!(", {} {}/s", rate_text(rate), self.unit);
             if let Some(t) = self.total.filter(|t| *t > self.done) {
                 s += &format!(", ETA {}", duration_text((t - self.done) as f64 / rate));
             }

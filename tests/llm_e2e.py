@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End-to-end tests of judge_pairs against a real llama.cpp server (part of `make test`).
+"""End-to-end tests of judge_pairs and the LLM tagger (describe_prompts, tag_instances(tagger := 'llm'))
+against a real llama.cpp server (part of `make test`).
 
 usage: python3 tests/llm_e2e.py --python .venv/duckdb-1.5.6/bin/python \\
            --extension build/prefroute.duckdb_extension [--full] [--measure]
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -67,6 +69,25 @@ try:
     print(json.dumps({"rows": n, "seconds": time.time() - t0}))
 except Exception as e:
     print(json.dumps({"error": str(e), "seconds": time.time() - t0}))
+"""
+
+
+# Like INTERRUPTER, then runs a second query on the same connection: it must still work.
+INTERRUPT_THEN_QUERY = r"""
+import duckdb, json, sys, threading, time
+ext, sql, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+con.execute("LOAD '" + ext.replace("'", "''") + "'")
+threading.Timer(delay, con.interrupt).start()
+t0 = time.time()
+out = {}
+try:
+    out["rows"] = len(con.execute(sql).fetchall())
+except Exception as e:
+    out["error"] = str(e)
+out["seconds"] = time.time() - t0
+out["after"] = con.execute("SELECT 42").fetchall()[0][0]
+print(json.dumps(out))
 """
 
 
@@ -310,8 +331,8 @@ def test_faults(h: Harness, proxy: FaultProxy, server: Server):
     rows = out.get("rows", [])
     h.check("a re-run asks only for the failed rows", all(r[1] and r[2] for r in rows) and sent == 8 - done,
             f"{sent} requests, expected {8 - done}")
-    # interrupt() stops a long run between chunks (8 pairs per chunk at max_concurrency 1), and the
-    # replies finished before it are cached.
+    # interrupt() stops a long run between the runner's chunks (about a second each), and the replies
+    # finished before it are cached.
     cache = h.cache("interrupt")
     data12 = subset(h, 12)
     proxy.reset_counts()
@@ -325,9 +346,39 @@ def test_faults(h: Harness, proxy: FaultProxy, server: Server):
             f"{out}, {before} requests")
     proxy.reset_counts()
     h.rows(f"SELECT count(*) FROM {jp(proxy.url, data12, cache_dir=cache, max_concurrency=1)}")
-    h.check("... keeping the replies finished before it", proxy.chat_requests <= 24 - 16 and before + proxy.chat_requests >= 24,
+    # Every reply finished before the host exited is cached; a request in flight at the exit (at most
+    # max_concurrency of them) is asked again.
+    h.check("... keeping the replies finished before it",
+            0 < before and proxy.chat_requests < 24 and 24 <= before + proxy.chat_requests <= 24 + 1,
             f"{before} requests before, {proxy.chat_requests} after")
     print(f"        (interrupted after {out.get('seconds', 0):.1f} s and {before} requests)", flush=True)
+    # Against a slow server (every reply held 2 s by the proxy), interrupt() still returns within about
+    # a reply's time: each scan call hands out what is finished within about a second, and the
+    # requests in flight when the scan is dropped finish and are cached, so a re-run reuses them.
+    cache = h.cache("interrupt-slow")
+    proxy.slow_seconds = 2.0
+    proxy.set(sticky="slow")
+    proxy.reset_counts()
+    delay = 5.0
+    proc = subprocess.run([h.python, "-c", INTERRUPT_THEN_QUERY, h.extension,
+                           f"SELECT * FROM {jp(proxy.url, data12, cache_dir=cache, max_concurrency=2)}", str(delay)],
+                          capture_output=True, text=True, env={**os.environ, "PREFROUTE_LLM_MODEL": MODEL_NAME}, timeout=600)
+    proxy.set()
+    h.outputs.append(proc.stdout + proc.stderr)
+    out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {"error": proc.stderr[-500:]}
+    latency = out.get("seconds", 1e9) - delay
+    before = proxy.chat_requests
+    h.check("interrupt() against a slow server returns within a reply's time, connection usable",
+            "nterrupt" in out.get("error", "") and latency < 2.0 + 4.0 and out.get("after") == 42,
+            f"{out}, latency {latency:.2f} s")
+    before = proxy.chat_requests
+    proxy.reset_counts()
+    rerun = h.rows(f"SELECT count(ai_pref), count(ai_pref_alt) FROM {jp(proxy.url, data12, cache_dir=cache, max_concurrency=2)}")
+    h.check("... and a re-run reuses the replies finished before the host exited",
+            tuple(rerun[0]) == (12, 12) and 0 < before and proxy.chat_requests < 24
+            and 24 <= before + proxy.chat_requests <= 24 + 2,
+            f"{before} requests before, {proxy.chat_requests} after, {rerun}")
+    print(f"        (slow server: interrupt returned {latency:.2f} s after interrupt(), {before} requests before it)", flush=True)
     # The server killed mid-run and restarted on the same port: retries carry the run through.
     cache = h.cache("killed")
     data20 = subset(h, 12)
@@ -374,6 +425,132 @@ def test_errors_and_key(h: Harness, proxy: FaultProxy):
             "***" in json.dumps(out) and "***" in out2.get("error", ""), f"{out} {out2}")
     env2 = {"OPENAI_API_KEY": SENTINEL}
     h.sql(f"SELECT * FROM {jp('http://127.0.0.1:' + str(port) + '/v1', data)}", env2)
+
+
+def vocabulary() -> dict:
+    """The options of every descriptive field, read from the sources the extension is built from."""
+    with open("assets/tag_vocabulary.json") as f:
+        v = json.load(f)
+    def rust_array(path, name):
+        with open(path) as f:
+            text = f.read()
+        body = re.search(name + r": \[&str; \d+\] =\s*\[(.*?)\];", text, re.S).group(1)
+        return re.findall(r'"([^"]+)"', body)
+    out = dict(v["scalar"])
+    out["subject_of_expertise"] = v["closed_set"]["subject_of_expertise"]
+    out["languages"] = rust_array("src/llm/analyzer.rs", "LANGUAGES")
+    out["type_of_in_context_material"] = rust_array("src/tags/descriptive/vocab.rs", "MATERIAL_NAMES")
+    out["format_constraints"] = rust_array("src/tags/descriptive/vocab.rs", "FORMAT_NAMES")
+    return out
+
+
+FIELDS = ["subject_of_expertise", "languages", "expertise_level", "open_endedness", "safety_concern",
+          "complexity_of_intents", "type_of_in_context_material", "format_constraints"]
+LISTS = {"subject_of_expertise", "languages", "type_of_in_context_material", "format_constraints"}
+
+
+def dp(url: str, path: str, **params) -> str:
+    return jp(url, path, **params).replace("judge_pairs(", "describe_prompts(", 1)
+
+
+def test_tagger(h: Harness, proxy: FaultProxy):
+    print("the LLM tagger (describe_prompts, tag_instances(tagger := 'llm')) against the real server:", flush=True)
+    vocab = vocabulary()
+    n = 6
+    data = subset(h, n)
+    cache = h.cache("tagger")
+    cols = ", ".join(FIELDS)
+    proxy.reset_counts()
+    t0 = time.time()
+    first = h.rows(f"SELECT id, {cols}, missing, error FROM {dp(proxy.url, data, cache_dir=cache)}")
+    sent = proxy.chat_requests
+    h.check(f"describe_prompts: {n} rows, one request per (prompt, field)", len(first) == n and sent == 8 * n,
+            f"{len(first)} rows, {sent} requests")
+    bad = []
+    for r in first:
+        missing = set(r[9])
+        for k, f in enumerate(FIELDS):
+            v = r[1 + k]
+            if v is None:
+                if f not in missing:
+                    bad.append(f"{r[0]} {f}: NULL but not in missing")
+            elif f in missing:
+                bad.append(f"{r[0]} {f}: in missing but not NULL")
+            elif f in LISTS:
+                if not isinstance(v, list) or any(x not in vocab[f] for x in v):
+                    bad.append(f"{r[0]} {f}: {v}")
+            elif v not in vocab[f]:
+                bad.append(f"{r[0]} {f}: {v!r}")
+    h.check("every value is in the vocabulary, or NULL and named in missing", not bad, str(bad[:3]))
+    h.check("no request failed", all(r[10] is None for r in first), str([r[10] for r in first if r[10]][:2]))
+    n_missing = sum(len(r[9]) for r in first)
+    print(f"        ({n} prompts, {sent} requests in {time.time() - t0:.1f} s; {n_missing} of {8 * n} fields "
+          f"answered outside the vocabulary)", flush=True)
+    proxy.reset_counts()
+    again = h.rows(f"SELECT id, {cols}, missing, error FROM {dp(proxy.url, data, cache_dir=cache)}")
+    h.check("describe_prompts: a re-run makes zero requests and returns the same rows",
+            proxy.requests == 0 and again == first, f"{proxy.requests} requests")
+    # tag_instances with the LLM tagger asks the same requests: all cached.
+    proxy.reset_counts()
+    tagged = h.rows(f"SELECT id, {cols}, missing, error, tags FROM tag_instances('{data}', tagger := 'llm', "
+                    f"base_url := '{proxy.url}', cache_dir := '{cache}', tfidf := false)")
+    h.check("tag_instances(tagger := 'llm'): a re-run of the same requests makes zero requests",
+            proxy.requests == 0 and len(tagged) == n, f"{proxy.requests} requests, {len(tagged)} rows")
+    # The same values as describe_prompts; a NULL list there is an empty list here (as a NULL input
+    # column gives), named in missing the same way.
+    same = all(
+        [t[0]] + [(t[1 + k] if not (f in LISTS and f in t[9]) else None) for k, f in enumerate(FIELDS)] == [d[0]] + list(d[1:9])
+        and sorted(m for m in t[9] if m in FIELDS) == sorted(d[9])  # tag_instances' missing also names measures
+        for t, d in zip(tagged, first))
+    h.check("... with describe_prompts' values and missing fields", same, f"{tagged[:1]} vs {first[:1]}")
+    scalar_tags_ok = all(
+        (f"analyzer_scalar::feature_name=safety_concern|value={t[5]}" in t[11]) == (t[5] is not None) for t in tagged)
+    h.check("... and the tags follow the LLM's values", scalar_tags_ok, str([t[11] for t in tagged][:1]))
+    # Downstream: the LLM-tagged file routes like any other.
+    rules = h.rows(f"SELECT count(*) FROM tag_instances('{data}', tfidf := false)")
+    error_cols = h.rows(f"SELECT count(*) FROM (DESCRIBE SELECT * FROM tag_instances('{data}')) WHERE column_name = 'error'")
+    h.check("tagger := 'rules' (the default) still works and has no error column",
+            rules[0][0] == n and error_cols[0][0] == 0, f"{rules} {error_cols}")
+    # Determinism: concurrency 1 vs 4, no cache, two fields.
+    small = subset(h, 4)
+    two = "fields := ['safety_concern', 'subject_of_expertise']"
+    one = h.rows(f"SELECT * EXCLUDE (error) FROM {dp(proxy.url, small, cache=False, max_concurrency=1)[:-1]}, {two})")
+    four = h.rows(f"SELECT * EXCLUDE (error) FROM {dp(proxy.url, small, cache=False, max_concurrency=4)[:-1]}, {two})")
+    h.check("describe_prompts: values do not depend on max_concurrency (cache off)", one == four and len(one) == 4,
+            f"{sum(a != b for a, b in zip(one, four))} rows differ")
+    h.check("fields := asks only those fields; the others are NULL and not missing",
+            all(r[2] is None and r[3] is None and r[4] is None and r[6] is None for r in one), str(one[:1]))
+    # Errors.
+    err = h.sql(f"SELECT * FROM tag_instances('{data}', tagger := 'gpt')").get("error", "")
+    h.check("an unknown tagger lists the valid ones", "tag_instances" in err and "'rules'" in err and "'llm'" in err, err)
+    err = h.sql(f"SELECT * FROM tag_instances('{data}', tagger := 'llm')").get("error", "")
+    h.check("tagger := 'llm' without base_url or PREFROUTE_LLM_BASE_URL is a clear error",
+            "tag_instances" in err and "base_url" in err and "PREFROUTE_LLM_BASE_URL" in err, err)
+    err = h.sql(f"SELECT * FROM tag_instances('{data}', base_url := '{proxy.url}')").get("error", "")
+    h.check("an LLM parameter without tagger := 'llm' says so", "tagger := 'llm'" in err, err)
+    err = h.sql(f"SELECT * FROM {dp(proxy.url, data)[:-1]}, fields := ['safety'])").get("error", "")
+    h.check("an unknown field lists the fields", "describe_prompts" in err and "format_constraints" in err, err)
+    proxy.set(sticky="500")
+    out = h.sql(f"SELECT * FROM {dp(proxy.url, small, cache_dir=h.cache('tagger-onerror'), max_retries=0, on_error='error')}")
+    rows = h.sql(f"SELECT count(*), count(error), count(safety_concern) FROM {dp(proxy.url, small, cache_dir=h.cache('tagger-null'), max_retries=0)}")
+    proxy.set()
+    err = out.get("error", "")
+    h.check("on_error := 'error': a failed request is a SQL error naming function, file, row id and the reason",
+            "describe_prompts" in err and small in err and "row id" in err and "HTTP 500" in err and "Hint" in err, err or str(out))
+    h.check("on_error := 'null': failed fields are NULL, the reason in error", rows.get("rows") == [[4, 4, 0]], str(rows))
+    # The API key: sent, never shown.
+    env = {"PREFROUTE_LLM_API_KEY": SENTINEL}
+    proxy.auth_seen.clear()
+    r = h.rows(f"SELECT count(*), count(error) FROM {dp(proxy.url, small, cache_dir=h.cache('tagger-key'))[:-1]}, {two})", env)
+    h.check("the tagger sends the key as a Bearer token", proxy.auth_seen == {"Bearer " + SENTINEL} and tuple(r[0]) == (4, 0),
+            f"{len(proxy.auth_seen)} headers, {r}")
+    proxy.set(sticky="echo-auth")
+    out = h.sql(f"SELECT error FROM {dp(proxy.url, small, cache_dir=h.cache('tagger-key2'))}", env)
+    out2 = h.sql(f"SELECT * FROM tag_instances('{small}', tagger := 'llm', base_url := '{proxy.url}', "
+                 f"cache_dir := '{h.cache('tagger-key3')}', on_error := 'error')", env)
+    proxy.set()
+    h.check("a server that echoes the key: the tagger's errors show *** instead",
+            "***" in json.dumps(out) and "***" in out2.get("error", ""), f"{out} {out2}")
 
 
 def check_no_leak(h: Harness):
@@ -462,6 +639,7 @@ def main() -> int:
         test_errors_and_key(h, proxy)
         test_faults(h, proxy, server)
         test_machinery(h, proxy, args.full)
+        test_tagger(h, proxy)
         if args.measure:
             measure(h, server, proxy)
         check_no_leak(h)

@@ -86,6 +86,11 @@ impl<'a> Args<'a> {
         self.bind.get_named_parameter(name)
     }
 
+    /// Whether the named parameter `name` was given (with any value, NULL included).
+    pub fn given(&self, name: &str) -> bool {
+        self.named_value(name).is_some()
+    }
+
     /// A VARCHAR named parameter; `Ok(None)` when absent. NULL is an error.
     pub fn text(&self, name: &str) -> ArgResult<Option<String>> {
         match self.named_value(name) {

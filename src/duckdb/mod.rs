@@ -7,8 +7,10 @@ mod agreement;
 mod annotate;
 mod args;
 mod common;
+mod describe;
 mod instances;
 mod judge;
+mod llm_params;
 mod output;
 mod ppm;
 mod raw_scan;
@@ -42,6 +44,7 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<tagging::TagInstances>("tag_instances")?;
     con.register_table_function::<agreement::JudgeAgreement>("judge_agreement")?;
     con.register_table_function::<judge::JudgePairs>("judge_pairs")?;
+    con.register_table_function::<describe::DescribePrompts>("describe_prompts")?;
     con.register_table_function::<routing::RouteInstances>("route_instances")?;
     con.register_table_function::<routing::BudgetCurve>("budget_curve")?;
     con.register_table_function::<routing::HybridDataset>("hybrid_dataset")?;

@@ -2,18 +2,24 @@
 //! of every instance.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
+use super::describe::{analyzer, row_error};
+use super::llm_params::{chunk_rows, llm_setup, requests_progress, LLM_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
-use crate::data::Dataset;
+use crate::data::{Dataset, Unit, UnitReader, DEFAULT_BATCH_ROWS};
 use crate::embed::{model_dir_from_env, EmbeddingModel};
+use crate::llm::analyzer::{Analyzer, DescribeItem, DescribeWork, Described};
+use crate::llm::runner::{Runner, Source};
 use crate::progress::Progress;
 use crate::tags::pipeline::{
-    InputColumns, InstanceTags, Origin, PacedStream, TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
+    apply_llm_fields, computed_fields, InputColumns, InstanceTags, Origin, PacedStream, TagOptions,
+    DESCRIPTIVE_FIELDS, MEASURES,
 };
 use crate::tags::TokenizerKind;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 const NAME: &str = "tag_instances";
 
@@ -57,6 +63,40 @@ pub struct Bind {
     dataset: Dataset,
     inputs: InputColumns,
     options: TagOptions,
+    llm: Option<LlmTagger>,
+}
+
+/// `tagger := 'llm'`: the analyzer, `on_error := 'error'`, and `progress :=`.
+type LlmTagger = (Arc<Analyzer>, bool, Option<bool>);
+
+/// `tag_instances`' own parameters: which descriptive tagger, and the LLM's (for `tagger := 'llm'`).
+const TAGGER_PARAM: (&str, ParamType) = ("tagger", ParamType::Varchar);
+
+/// The LLM tagger when `tagger := 'llm'`; `None` for the rules (the default).
+fn llm_tagger(args: &Args) -> Result<Option<LlmTagger>, String> {
+    match args.text("tagger")?.as_deref().unwrap_or("rules") {
+        "rules" => {
+            let given: Vec<&str> =
+                LLM_PARAMS.iter().map(|(n, _)| *n).filter(|n| args.given(n)).collect();
+            if !given.is_empty() {
+                return Err(format!(
+                    "{NAME}: {} := is a parameter of the LLM tagger. Hint: add tagger := 'llm' (the default \
+                     tagger := 'rules' sends no requests)",
+                    given.join(" :=, ")
+                ));
+            }
+            Ok(None)
+        }
+        "llm" => {
+            let (a, fail_fast) = analyzer(llm_setup(args)?);
+            Ok(Some((a, fail_fast, args.bool("progress")?)))
+        }
+        other => Err(format!(
+            "{NAME}: unknown tagger '{other}'. Hint: use tagger := 'rules' (default: local rules, no network) or \
+             tagger := 'llm' (the paper's analyzer prompt, asked of an OpenAI-compatible server: needs base_url := \
+             and llm_model :=, or PREFROUTE_LLM_BASE_URL and PREFROUTE_LLM_MODEL)"
+        )),
+    }
 }
 
 /// Reads the tagging options shared by every function that tags.
@@ -121,20 +161,36 @@ impl VTab for TagInstances {
     fn bind(bind: &BindInfo) -> Result<Bind, Box<dyn std::error::Error>> {
         let args = Args::new(NAME, bind);
         let options = tag_options(&args)?;
+        let llm = llm_tagger(&args)?;
         let (dataset, inputs) = open_for_tagging(&args, &options)?;
-        declare(bind, &columns());
+        let mut cols = columns();
+        if llm.is_some() {
+            cols.push(("error", ColType::Varchar));
+        }
+        declare(bind, &cols);
         bind.set_cardinality(dataset.num_rows(), true);
-        Ok(Bind { dataset, inputs, options })
+        Ok(Bind { dataset, inputs, options, llm })
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {
         // SAFETY: DuckDB passes the bind data this function's bind stored; it outlives init.
         let bind = unsafe { &*init.get_bind_data::<Bind>() };
         init.set_max_threads(1);
-        let source = Streamed {
-            work: Some((bind.dataset.clone(), bind.inputs.clone(), bind.options.clone())),
-            stream: None,
-        };
+        let work = (bind.dataset.clone(), bind.inputs.clone(), bind.options.clone());
+        if let Some((analyzer, fail_fast, progress)) = &bind.llm {
+            let chunk = chunk_rows(analyzer.client.limits().max_concurrency);
+            let progress = requests_progress(*progress, NAME, None);
+            let runner = analyzer.start(llm_items(work), chunk, progress);
+            let source = LlmTagged {
+                runner,
+                dataset: bind.dataset.clone(),
+                base_url: analyzer.client.endpoint().base_url.clone(),
+                fail_fast: *fail_fast,
+                chunk,
+            };
+            return Ok(Mutex::new(Emitter::new(Box::new(source))));
+        }
+        let source = Streamed { work: Some(work), stream: None };
         Ok(Mutex::new(Emitter::new(Box::new(source))))
     }
 
@@ -152,6 +208,8 @@ impl VTab for TagInstances {
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
         let mut p = MAPPING_PARAMS.to_vec();
         p.extend(TAG_PARAMS);
+        p.push(TAGGER_PARAM);
+        p.extend(LLM_PARAMS);
         named(&p)
     }
 }
@@ -178,6 +236,86 @@ impl BlockSource for Streamed {
                 Ok(None)
             }
         }
+    }
+}
+
+/// The rows of the rule pipeline, each with its prompt and the fields to ask the LLM tagger (those
+/// not passed through from the input). The pipeline runs on its own thread ([`PacedStream`]); the
+/// prompts are read again beside it, in the same input order.
+fn llm_items(work: (Dataset, InputColumns, TagOptions)) -> Source<DescribeItem<InstanceTags>> {
+    let (dataset, inputs, options) = work;
+    let mut stream: Option<PacedStream> = None;
+    let mut units: VecDeque<Unit> = dataset.units().into();
+    let mut reader: Option<UnitReader> = None;
+    let mut prompts: VecDeque<(String, Option<String>)> = VecDeque::new();
+    Box::new(move || {
+        if stream.is_none() {
+            stream = Some(PacedStream::start(&dataset, &inputs, &options).map_err(|e| fail(NAME, e))?);
+        }
+        let Some(s) = stream.as_mut() else { return Ok(None) };
+        let Some(rows) = s.next_rows().map_err(|e| fail(NAME, e))? else { return Ok(None) };
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            while prompts.is_empty() {
+                if let Some(r) = &mut reader {
+                    match r.next() {
+                        Some(batch) => {
+                            let batch = batch.map_err(|e| fail(NAME, e))?;
+                            prompts.extend(
+                                (0..batch.len()).map(|i| (batch.ids[i].clone(), batch.prompt[i].clone())),
+                            );
+                            continue;
+                        }
+                        None => reader = None,
+                    }
+                }
+                match units.pop_front() {
+                    Some(unit) => {
+                        reader =
+                            Some(dataset.read_unit(&unit, DEFAULT_BATCH_ROWS).map_err(|e| fail(NAME, e))?)
+                    }
+                    None => {
+                        return Err(format!("{NAME}: internal error: more tagged rows than prompts (a bug)"))
+                    }
+                }
+            }
+            let Some((id, prompt)) = prompts.pop_front() else { continue };
+            if id != row.id {
+                return Err(format!("{NAME}: internal error: row '{}' read beside '{id}' (a bug)", row.id));
+            }
+            items.push(DescribeItem { prompt, asked: computed_fields(&row), carry: row });
+        }
+        Ok(Some(items))
+    })
+}
+
+/// Hands out the rule pipeline's rows with the LLM tagger's fields, in input order.
+struct LlmTagged {
+    runner: Runner<DescribeWork<InstanceTags>>,
+    dataset: Dataset,
+    base_url: String,
+    fail_fast: bool,
+    chunk: usize,
+}
+
+impl BlockSource for LlmTagged {
+    fn next_block(&mut self) -> Result<Option<Block>, String> {
+        let Some(done) = self.runner.next(self.chunk)? else { return Ok(None) };
+        if self.fail_fast {
+            if let Some((row, d)) = done.iter().find(|(_, d)| d.error.is_some()) {
+                return Err(row_error(NAME, &self.dataset, &self.base_url, &row.id, d));
+            }
+        }
+        let (rows, errors): (Vec<InstanceTags>, Vec<Option<String>>) = done
+            .into_iter()
+            .map(|(mut row, d): (InstanceTags, Described)| {
+                apply_llm_fields(&mut row, &d);
+                (row, d.error)
+            })
+            .unzip();
+        let mut block = rows_block(&rows);
+        block.columns.push(Column::Text(errors));
+        Ok(Some(block))
     }
 }
 

@@ -1,9 +1,11 @@
 //! # The LLM client: the only network I/O in prefroute
 //!
 //! `judge_pairs` asks a model served behind an OpenAI-compatible endpoint (vLLM, llama.cpp's
-//! `llama-server`, Ollama, OpenAI itself) which of two completions better follows a prompt.
-//! This module is everything between a pair of strings and a [`Label`]; nothing else in the
-//! crate opens a socket, and `route/`, `ppm/` and `data/` never call it.
+//! `llama-server`, Ollama, OpenAI itself) which of two completions better follows a prompt;
+//! `describe_prompts` and `tag_instances(…, tagger := 'llm')` ask it the paper's eight descriptive
+//! fields of a prompt ([`analyzer`]). This module is everything between the strings and a [`Label`]
+//! or a field value; nothing else in the crate opens a socket, `tags/` reaches it only through the
+//! analyzer's types, and `route/`, `ppm/` and `data/` never call it.
 //!
 //! ## The pieces
 //! - [`client`]: one blocking `POST {base_url}/chat/completions` per request (ureq, rustls with
@@ -18,14 +20,19 @@
 //!   parameters) -- not the URL, not the key, so a cache is shared by every server of the same model.
 //!   Files are written to a temporary name and renamed, and carry their own checksum: a crash leaves
 //!   whole entries or nothing, and a damaged file is a miss. Failed requests are not cached.
+//! - [`analyzer`]: the LLM tagger: the paper's analyzer prompt per descriptive field, the options
+//!   as a `response_format` enum, the strict parser (an answer outside the vocabulary is no value).
+//! - [`runner`]: the request runner both functions share: items in, results out in input order,
+//!   requests on `max_concurrency` background threads, handed out in time-bounded chunks (about a
+//!   second) so that a DuckDB scan can be interrupted within a request's time.
 //! - [`judge`]: the versioned template ([`judge::TEMPLATE_VERSION`]), the request (temperature 0, a
 //!   fixed seed, the reply constrained by a `response_format` JSON schema to `{"answer": "A"|"B"}`,
 //!   top-5 log-probabilities asked for), the strict parser, and the confidence
 //!   P(chosen) / (P(A) + P(B)) read from the answer token's log-probabilities.
 //!
 //! ## Determinism
-//! [`PairJudge::judge`] runs a slice of pairs on `max_concurrency` threads and returns the results
-//! in input order; every request is greedy and seeded, so the labels depend on the server and the
+//! [`PairJudge::judge`] (and the [`runner`] under it) runs pairs on `max_concurrency` threads and
+//! returns the results in input order; every request is greedy and seeded, so the labels depend on the server and the
 //! model, not on how many requests ran at once. (A server that batches requests may still change a
 //! log-probability in its last digits; the label is the arg-max and does not move.)
 //!
@@ -33,22 +40,25 @@
 //! ```no_run
 //! use prefroute::llm::{client::{Client, Endpoint, Limits}, judge::Template, PairInput, PairJudge};
 //! let client = Client::new(Endpoint::new("http://127.0.0.1:8080/v1", None), Limits::default());
-//! let judge = PairJudge { client, model: "smollm2".into(), template: Template::builtin(), cache: None, swap: true };
+//! let judge = std::sync::Arc::new(PairJudge { client, model: "smollm2".into(), template: Template::builtin(), cache: None, swap: true });
 //! let pair = PairInput { id: "1".into(), prompt: Some("Say hi".into()), a: Some("hi".into()), b: Some("no".into()) };
 //! let out = judge.judge(&[pair]);
 //! println!("{:?} {:?} {:?}", out[0].ai_pref, out[0].ai_pref_alt, out[0].error);
 //! ```
 
+pub mod analyzer;
 pub mod cache;
 pub mod client;
 pub mod judge;
+pub mod runner;
 
 use crate::data::Label;
+use crate::progress::Progress;
 use cache::Cache;
 use client::Client;
 use judge::{Judge, Template};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use runner::{Runner, Source, Work};
+use std::sync::Arc;
 
 /// One pair to judge, as read from the input.
 #[derive(Clone, Debug)]
@@ -73,6 +83,8 @@ pub struct PairJudgement {
     pub error: Option<String>,
     /// Requests answered from the cache / sent to the server for this pair.
     pub cached: usize,
+    /// The first 60 characters of the prompt, debug-quoted ("NULL" when NULL), for error messages.
+    pub prompt_head: String,
 }
 
 /// A configured judge: the client, the model name, the template, the cache, and whether to also
@@ -88,80 +100,95 @@ pub struct PairJudge {
 impl PairJudge {
     /// Judges `pairs` on up to `max_concurrency` threads; results in input order. Never fails as a
     /// whole: a pair whose requests fail carries the reason in `error`.
-    pub fn judge(&self, pairs: &[PairInput]) -> Vec<PairJudgement> {
+    pub fn judge(self: &Arc<Self>, pairs: &[PairInput]) -> Vec<PairJudgement> {
+        let mut batch = Some(pairs.to_vec());
+        let runner = self.start(Box::new(move || Ok(batch.take())), pairs.len().max(1), Progress::off());
+        let mut out = Vec::with_capacity(pairs.len());
+        while let Ok(Some(rows)) = runner.next(usize::MAX) {
+            out.extend(rows);
+        }
+        out
+    }
+
+    /// Starts judging the pairs `source` gives, on `max_concurrency` threads, at most `ahead` pairs
+    /// past the last one taken; see [`runner`].
+    pub fn start(
+        self: &Arc<Self>,
+        source: Source<PairInput>,
+        ahead: usize,
+        progress: Progress,
+    ) -> Runner<PairWork> {
+        let threads = self.client.limits().max_concurrency;
+        Runner::start(Arc::new(PairWork(Arc::clone(self))), source, threads, ahead, progress)
+    }
+}
+
+/// The judge as the runner's [`Work`]: one request per pair and ordering.
+pub struct PairWork(pub Arc<PairJudge>);
+
+impl Work for PairWork {
+    type Item = PairInput;
+    type Answer = Result<judge::Verdict, String>;
+    type Output = PairJudgement;
+
+    fn requests(&self, p: &PairInput) -> usize {
+        match null_field(p) {
+            Some(_) => 0,
+            None if self.0.swap => 2,
+            None => 1,
+        }
+    }
+
+    fn ask(&self, p: &PairInput, o: usize) -> Self::Answer {
         let judge = Judge {
-            client: &self.client,
-            model: &self.model,
-            template: &self.template,
-            cache: self.cache.as_ref(),
+            client: &self.0.client,
+            model: &self.0.model,
+            template: &self.0.template,
+            cache: self.0.cache.as_ref(),
         };
-        let orders = if self.swap { 2 } else { 1 };
-        // One job per (pair, ordering); a pair with a NULL text makes no request.
-        let jobs: Vec<(usize, usize)> = (0..pairs.len())
-            .filter(|&i| null_field(&pairs[i]).is_none())
-            .flat_map(|i| (0..orders).map(move |o| (i, o)))
-            .collect();
-        let slots: Mutex<Vec<Option<Result<judge::Verdict, String>>>> =
-            Mutex::new(vec![None; pairs.len() * orders]);
-        let next = AtomicUsize::new(0);
-        let work = || loop {
-            let j = next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(i, o)) = jobs.get(j) else { break };
-            let p = &pairs[i];
-            let (prompt, a, b) = (p.prompt.as_deref(), p.a.as_deref(), p.b.as_deref());
-            let (Some(prompt), Some(a), Some(b)) = (prompt, a, b) else { continue };
-            let (first, second) = if o == 0 { (a, b) } else { (b, a) };
-            let asked =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge.ask(prompt, first, second)))
-                    .unwrap_or_else(|p| {
-                        Err(format!("internal error: {}", crate::parallel::panic_message(&p)))
-                    });
-            slots.lock().unwrap_or_else(|e| e.into_inner())[i * orders + o] = Some(asked);
+        let (Some(prompt), Some(a), Some(b)) = (p.prompt.as_deref(), p.a.as_deref(), p.b.as_deref()) else {
+            return Err("a NULL text".into());
         };
-        let threads = self.client.limits().max_concurrency.clamp(1, jobs.len().max(1));
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                s.spawn(work);
-            }
-            work();
-        });
-        let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
-        pairs
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let mut out = PairJudgement {
-                    id: p.id.clone(),
-                    ai_pref: None,
-                    ai_pref_alt: None,
-                    ai_confidence: None,
-                    error: null_field(p).map(|f| format!("{f} is NULL: nothing to judge")),
-                    cached: 0,
-                };
-                let mut errors = Vec::new();
-                for o in 0..orders {
-                    match &slots[i * orders + o] {
-                        Some(Ok(v)) => {
-                            out.cached += usize::from(v.cached);
-                            if o == 0 {
-                                out.ai_pref = Some(v.label);
-                                out.ai_confidence = v.confidence;
-                            } else {
-                                out.ai_pref_alt = Some(v.label.swapped());
-                            }
-                        }
-                        Some(Err(e)) => {
-                            errors.push(if o == 0 { e.clone() } else { format!("swapped order: {e}") })
-                        }
-                        None => {}
+        let (first, second) = if o == 0 { (a, b) } else { (b, a) };
+        judge.ask(prompt, first, second)
+    }
+
+    fn failed(&self, message: String) -> Self::Answer {
+        Err(message)
+    }
+
+    fn finish(&self, p: &PairInput, answers: Vec<Self::Answer>) -> PairJudgement {
+        let mut out = PairJudgement {
+            id: p.id.clone(),
+            ai_pref: None,
+            ai_pref_alt: None,
+            ai_confidence: None,
+            error: null_field(p).map(|f| format!("{f} is NULL: nothing to judge")),
+            cached: 0,
+            prompt_head: match &p.prompt {
+                Some(t) => format!("{:?}", t.chars().take(60).collect::<String>()),
+                None => "NULL".into(),
+            },
+        };
+        let mut errors = Vec::new();
+        for (o, answer) in answers.into_iter().enumerate() {
+            match answer {
+                Ok(v) => {
+                    out.cached += usize::from(v.cached);
+                    if o == 0 {
+                        out.ai_pref = Some(v.label);
+                        out.ai_confidence = v.confidence;
+                    } else {
+                        out.ai_pref_alt = Some(v.label.swapped());
                     }
                 }
-                if !errors.is_empty() {
-                    out.error = Some(errors.join("; "));
-                }
-                out
-            })
-            .collect()
+                Err(e) => errors.push(if o == 0 { e } else { format!("swapped order: {e}") }),
+            }
+        }
+        if !errors.is_empty() {
+            out.error = Some(errors.join("; "));
+        }
+        out
     }
 }
 

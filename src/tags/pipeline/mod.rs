@@ -193,6 +193,40 @@ pub fn tag_dataset(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Re
     Ok(rows)
 }
 
+/// The fields of `row` the LLM tagger should ask: those prefroute computes (not passed through
+/// from the input), indices into [`DESCRIPTIVE_FIELDS`].
+pub fn computed_fields(row: &InstanceTags) -> Vec<usize> {
+    (0..DESCRIPTIVE_FIELDS.len()).filter(|&k| row.descriptive_origin[k] == Origin::Computed).collect()
+}
+
+/// Replaces the fields the LLM tagger was asked (`d.asked`) by its answers: a field in `d.missing`
+/// gets no value (an empty list or NULL, origin [`Origin::Missing`], as a NULL input column does),
+/// the others its values. The row's descriptive tags are recomputed; its measure tags stay.
+pub fn apply_llm_fields(row: &mut InstanceTags, d: &crate::llm::analyzer::Described) {
+    for &k in &d.asked {
+        let got = !d.missing.contains(&DESCRIPTIVE_FIELDS[k]);
+        let (r, a) = (&mut row.descriptive, &d.fields);
+        match k {
+            0 => r.subject_of_expertise = a.subject_of_expertise.clone(),
+            1 => r.languages = a.languages.clone(),
+            2 => r.expertise_level = a.expertise_level.clone(),
+            3 => r.open_endedness = a.open_endedness.clone(),
+            4 => r.safety_concern = a.safety_concern.clone(),
+            5 => r.complexity_of_intents = a.complexity_of_intents.clone(),
+            6 => r.type_of_in_context_material = a.type_of_in_context_material.clone(),
+            _ => r.format_constraints = a.format_constraints.clone(),
+        }
+        row.descriptive_origin[k] = if got { Origin::Computed } else { Origin::Missing };
+    }
+    // Measure tags are the first 3 bins of each of the nine measures; the rest are descriptive.
+    let measure_bits = (1u128 << (MEASURES.len() * 3)) - 1;
+    let mut tags = TagSet(row.tags.0 & measure_bits);
+    for t in descriptive_tags(&row.descriptive) {
+        tags.insert(t);
+    }
+    row.tags = tags;
+}
+
 /// What callers that only need tag sets keep of a tagged instance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaggedRow {
@@ -244,6 +278,36 @@ mod tests {
             out.push(w);
         }
         Ok(out)
+    }
+
+    #[test]
+    fn llm_fields_replace_the_rules_and_their_tags_only() {
+        let (ds, inputs) = open("examples/data/llmbar.parquet", false);
+        let rows = tag_dataset(&ds, &inputs, &TagOptions::default()).expect("collect");
+        let mut row = rows[0].clone();
+        let asked = computed_fields(&row);
+        assert_eq!(asked, (0..8).collect::<Vec<_>>());
+        let mut d = crate::llm::analyzer::Described { asked: asked.clone(), ..Default::default() };
+        d.fields.subject_of_expertise = vec!["Law".into()];
+        d.fields.safety_concern = Some("high".into());
+        d.missing = vec!["expertise_level", "open_endedness", "complexity_of_intents", "languages"];
+        apply_llm_fields(&mut row, &d);
+        let names: Vec<&str> = row.tags.names().collect();
+        let descriptive: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("analyzer")).collect();
+        assert_eq!(
+            descriptive,
+            vec![
+                "analyzer_closed_set::feature_name=subject_of_expertise|constraints=Law",
+                "analyzer_scalar::feature_name=safety_concern|value=high",
+            ]
+        );
+        // The measure tags are untouched.
+        let measures = |t: &TagSet| t.names().filter(|n| !n.starts_with("analyzer")).count();
+        assert_eq!(measures(&row.tags), measures(&rows[0].tags));
+        assert_eq!(row.descriptive_origin[2], Origin::Missing);
+        assert_eq!(row.descriptive_origin[4], Origin::Computed);
+        assert_eq!(row.descriptive.expertise_level, None);
+        assert!(row.descriptive.languages.is_empty());
     }
 
     #[test]
