@@ -35,12 +35,15 @@ fn pairs_of(file: &str) -> Result<Vec<(String, String)>, Box<dyn std::error::Err
     Ok(out)
 }
 
-/// Pairs/s of one precision on `threads` threads, with its scores.
+/// Pairs/s, the scores and the `bertscore_length` of every pair.
+type Run = (f64, Vec<PairScores>, Vec<f64>);
+
+/// One timed run over every pair on `threads` threads.
 fn run(
     model: &EmbeddingModel,
     pairs: &[(&str, &str)],
     threads: usize,
-) -> Result<(f64, Vec<PairScores>, Vec<f64>), Box<dyn std::error::Error>> {
+) -> Result<Run, Box<dyn std::error::Error>> {
     // The pipeline's unit of work: 16 pairs.
     let chunks: Vec<&[(&str, &str)]> = pairs.chunks(16).collect();
     let batching = Batching::default();
