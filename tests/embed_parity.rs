@@ -163,7 +163,7 @@ fn cosine_and_bertscore_match_sentence_transformers_and_bert_score() {
 }
 
 #[test]
-fn batching_changes_values_only_by_float_rounding() {
+fn batching_does_not_change_values() {
     let Some(model) = model() else { return };
     // Short and long texts (some over 256 and 512 tokens), and one empty completion.
     let rows = load("pandalm_test");
@@ -176,22 +176,14 @@ fn batching_changes_values_only_by_float_rounding() {
     let pairs: Vec<(&str, &str)> = rows.iter().map(|r| (r.a.as_str(), r.b.as_str())).collect();
     let base = model.score_pairs(&pairs, &Batching::default()).unwrap();
     for batching in [
-        Batching { max_texts: 1, max_tokens: 1, pairs_per_chunk: 1, share_states: true },
-        Batching { max_texts: 7, max_tokens: 3000, pairs_per_chunk: 5, share_states: true },
+        Batching { pairs_per_chunk: 1, share_states: true },
+        Batching { pairs_per_chunk: 5, share_states: true },
         // A second pass for every text instead of reusing the BERTScore pass's states.
         Batching { share_states: false, ..Batching::default() },
     ] {
-        let other = model.score_pairs(&pairs, &batching).unwrap();
-        let mut worst = 0.0f64;
-        for (x, y) in base.iter().zip(&other) {
-            for (u, v) in
-                [(x.cosine, y.cosine), (x.precision, y.precision), (x.recall, y.recall), (x.f1, y.f1)]
-            {
-                worst = worst.max((u - v).abs());
-            }
-        }
-        eprintln!("{batching:?}: max |Δ| {worst:.1e}");
-        assert!(worst <= 1e-6, "{batching:?} changes a value by {worst:e}");
+        // Each text runs alone through the encoder, so its states are the same bits
+        // whichever texts share its chunk.
+        assert_eq!(model.score_pairs(&pairs, &batching).unwrap(), base, "{batching:?} changes a value");
     }
     // The same batching twice gives the same bits.
     assert_eq!(model.score_pairs(&pairs, &Batching::default()).unwrap(), base);

@@ -1,15 +1,15 @@
 //! Loading a BERT-family sentence-transformers directory and running it on the
-//! CPU: tokenisation, batched forward passes with attention masks, last-layer
-//! token states.
+//! CPU: tokenisation, one forward pass per text (encoder.rs), last-layer token
+//! states.
 //!
 //! A model directory holds `config.json` (a BERT config), `model.safetensors`
 //! and `tokenizer.json` — the layout `sentence-transformers` saves. Models are
 //! loaded once per canonical directory and shared ([`EmbeddingModel::load`]).
 
+use super::encoder::{BertConfig, Encoder};
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use once_cell::sync::Lazy;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ const MODEL_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.j
 /// A BERT encoder and its tokenizer, ready to embed texts.
 pub struct EmbeddingModel {
     dir: PathBuf,
-    bert: BertModel,
+    encoder: Encoder,
     /// The model's tokenizer with truncation and padding switched off: we truncate per use.
     tokenizer: Tokenizer,
     /// Ids the post-processor adds ([CLS], [SEP] for BERT): BERTScore gives them weight 0.
@@ -38,7 +38,6 @@ pub struct EmbeddingModel {
     /// Special tokens before and after the text in a single-sequence encoding.
     specials_before: usize,
     specials_after: usize,
-    pad_id: u32,
     /// Longest sequence the position embeddings allow (512 for BERT).
     max_positions: usize,
 }
@@ -92,12 +91,12 @@ impl EmbeddingModel {
             |what: &str, e: &dyn std::fmt::Display| Error::model(&shown, format!("{what}: {e}"), MODEL_HINT);
         let read =
             |name: &str| std::fs::read(dir.join(name)).map_err(|e| bad(&format!("cannot read {name}"), &e));
-        let config: Config = serde_json::from_slice(&read("config.json")?)
+        let config: BertConfig = serde_json::from_slice(&read("config.json")?)
             .map_err(|e| bad("config.json is not a BERT configuration", &e))?;
         let weights = read("model.safetensors")?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| bad("model.safetensors cannot be read", &e))?;
-        let bert = BertModel::load(vb, &config)
+        let encoder = Encoder::load(vb, &config)
             .map_err(|e| bad("model.safetensors does not hold the BERT weights config.json describes", &e))?;
         let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
             .map_err(|e| bad("tokenizer.json cannot be read", &e))?;
@@ -117,12 +116,11 @@ impl EmbeddingModel {
         }
         Ok(EmbeddingModel {
             dir: dir.to_path_buf(),
-            bert,
+            encoder,
             tokenizer,
             special_ids,
             specials_before,
             specials_after,
-            pad_id: config.pad_token_id as u32,
             max_positions: config.max_position_embeddings,
         })
     }
@@ -159,48 +157,11 @@ impl EmbeddingModel {
         self.special_ids.contains(&id)
     }
 
-    /// Last-layer hidden states of each sequence, `(len, hidden)` each, computed in
-    /// batches of similar lengths. The result for a sequence does not depend on
-    /// which other sequences share its batch (padding is masked out).
-    pub(crate) fn last_layer(&self, seqs: &[Vec<u32>], batching: &Batching) -> Result<Vec<Tensor>> {
-        let mut order: Vec<usize> = (0..seqs.len()).collect();
-        // Longest first, ties by position: deterministic, little padding.
-        order.sort_by(|a, b| seqs[*b].len().cmp(&seqs[*a].len()).then(a.cmp(b)));
-        let mut out: Vec<Option<Tensor>> = vec![None; seqs.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let longest = seqs[order[start]].len().max(1);
-            let by_tokens = (batching.max_tokens / longest).max(1);
-            let end = (start + batching.max_texts.max(1).min(by_tokens)).min(order.len());
-            let batch: Vec<&Vec<u32>> = order[start..end].iter().map(|i| &seqs[*i]).collect();
-            let states = self.forward(&batch).map_err(|e| self.failed(e))?;
-            for (row, i) in order[start..end].iter().enumerate() {
-                let len = seqs[*i].len();
-                let s = states.get(row).and_then(|t| t.narrow(0, 0, len)).map_err(|e| self.failed(e))?;
-                out[*i] = Some(s);
-            }
-            start = end;
-        }
-        out.into_iter()
-            .map(|t| t.ok_or_else(|| Error::Internal("a sequence was not embedded".into())))
-            .collect()
-    }
-
-    fn forward(&self, batch: &[&Vec<u32>]) -> candle_core::Result<Tensor> {
-        let width = batch.iter().map(|s| s.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(batch.len() * width);
-        let mut mask = Vec::with_capacity(batch.len() * width);
-        for s in batch {
-            ids.extend_from_slice(s);
-            ids.extend(std::iter::repeat_n(self.pad_id, width - s.len()));
-            mask.extend(std::iter::repeat_n(1u32, s.len()));
-            mask.extend(std::iter::repeat_n(0u32, width - s.len()));
-        }
-        let shape = (batch.len(), width);
-        let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
-        let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
-        let types = ids.zeros_like()?;
-        self.bert.forward(&ids, &types, Some(&mask))
+    /// Last-layer hidden states of each sequence, `(len, hidden)` each, one
+    /// forward pass per sequence (no padding; see encoder.rs). A sequence's states
+    /// do not depend on the other sequences.
+    pub(crate) fn last_layer(&self, seqs: &[Vec<u32>]) -> Result<Vec<Tensor>> {
+        seqs.iter().map(|s| self.encoder.forward(s).map_err(|e| self.failed(e))).collect()
     }
 
     fn failed(&self, e: candle_core::Error) -> Error {
@@ -226,14 +187,10 @@ fn confine_candle_threads() {
     }
 }
 
-/// How texts are grouped into forward passes. Results do not depend on it
-/// (up to float rounding, see `tests/embed_parity.rs`); speed and memory do.
+/// How pairs are grouped for scoring. Results do not depend on it (each text
+/// runs alone through the encoder); memory does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Batching {
-    /// Most texts in one forward pass.
-    pub max_texts: usize,
-    /// Most tokens (texts × longest text, padding included) in one forward pass.
-    pub max_tokens: usize,
     /// Pairs whose token states are held in memory at once.
     pub pairs_per_chunk: usize,
     /// Reuse the BERTScore pass's states for the sentence embedding of a text that fits
@@ -244,8 +201,6 @@ pub struct Batching {
 
 impl Default for Batching {
     fn default() -> Self {
-        // Measured: small batches are fastest on the CPU (big attention tensors fall
-        // out of cache); 512 tokens lets a longest text go alone and short ones share.
-        Batching { max_texts: 4, max_tokens: 512, pairs_per_chunk: 32, share_states: true }
+        Batching { pairs_per_chunk: 32, share_states: true }
     }
 }

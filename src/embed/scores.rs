@@ -61,7 +61,7 @@ impl EmbeddingModel {
                     .iter()
                     .map(|t| Ok(self.truncate(&self.encode(t)?, SENTENCE_MAX_TOKENS)))
                     .collect::<Result<Vec<_>>>()?;
-                for states in self.last_layer(&seqs, batching)? {
+                for states in self.last_layer(&seqs)? {
                     out.push(mean_pooled(&states)?);
                 }
             }
@@ -73,7 +73,7 @@ impl EmbeddingModel {
         let texts: Vec<&str> = pairs.iter().flat_map(|(a, b)| [*a, *b]).collect();
         let encoded = texts.iter().map(|t| self.encode(t)).collect::<Result<Vec<_>>>()?;
         let long: Vec<Vec<u32>> = encoded.iter().map(|e| self.truncate(e, BERTSCORE_MAX_TOKENS)).collect();
-        let states = self.last_layer(&long, batching)?;
+        let states = self.last_layer(&long)?;
         // A text that fits in the sentence-embedding length has the same input in both
         // passes, hence the same states: only longer texts need a second pass.
         let short_idx: Vec<usize> = (0..long.len())
@@ -81,7 +81,7 @@ impl EmbeddingModel {
             .collect();
         let short_seqs: Vec<Vec<u32>> =
             short_idx.iter().map(|i| self.truncate(&long[*i], SENTENCE_MAX_TOKENS)).collect();
-        let short_states = self.last_layer(&short_seqs, batching)?;
+        let short_states = self.last_layer(&short_seqs)?;
         let mut sentence_states: Vec<&Tensor> = states.iter().collect();
         for (k, i) in short_idx.iter().enumerate() {
             sentence_states[*i] = &short_states[k];
