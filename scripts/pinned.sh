@@ -19,7 +19,7 @@ wheel_files() {
   local dest=$1 req=$2 wheel=$3 sha=$4; shift 4
   if [ -f "$dest/.stamp" ] && [ "$(cat "$dest/.stamp")" = "$sha" ]; then return 0; fi
   local tmp; tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   local pip=("$PY" -m pip)
   if ! "$PY" -m pip --version >/dev/null 2>&1; then
     "$PY" -m venv "$tmp/venv"; pip=("$tmp/venv/bin/pip")

@@ -45,7 +45,7 @@ server() {
   fi
   build_venv
   local tmp; tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   echo "setup_llm: building llama-server from $LLAMA_SDIST (about 5 minutes on 2 cores)" >&2
   local t0; t0=$(date +%s)
   # --no-build-isolation: pip reads the sdist's metadata with the scikit-build-core above instead of
