@@ -4,15 +4,14 @@
 //! `judge_pairs`.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::llm_params::{chunk_rows, llm_setup, requests_progress, LlmSetup, LLM_PARAMS};
+use super::llm_params::{batch_source, chunk_rows, llm_setup, requests_progress, LlmSetup, LLM_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
-use crate::data::{Dataset, Field, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::data::{Dataset, Field};
 use crate::llm::analyzer::{parse_fields, Analyzer, DescribeItem, DescribeWork, Described, FIELDS};
-use crate::llm::runner::{Runner, Source};
+use crate::llm::runner::Runner;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 const NAME: &str = "describe_prompts";
@@ -92,7 +91,12 @@ impl VTab for DescribePrompts {
         init.set_max_threads(1);
         let total = bind.dataset.num_rows() * bind.asked.len() as u64;
         let progress = requests_progress(bind.progress, NAME, Some(total));
-        let source = prompt_reader(bind.dataset.clone(), bind.asked.clone());
+        let asked = bind.asked.clone();
+        let source = batch_source(NAME, bind.dataset.clone(), move |batch, i| DescribeItem {
+            prompt: batch.prompt[i].clone(),
+            asked: asked.clone(),
+            carry: batch.ids[i].clone(),
+        });
         let runner = bind.analyzer.start(source, bind.chunk, progress);
         let out = Prompts {
             dataset: bind.dataset.clone(),
@@ -122,36 +126,6 @@ impl VTab for DescribePrompts {
         p.extend(PARAMS);
         named(&p)
     }
-}
-
-/// (id, prompt) of every row of `dataset`, a batch at a time, in input order.
-fn prompt_reader(dataset: Dataset, asked: Vec<usize>) -> Source<DescribeItem<String>> {
-    let mut units: VecDeque<Unit> = dataset.units().into();
-    let mut reader: Option<UnitReader> = None;
-    Box::new(move || loop {
-        if let Some(r) = &mut reader {
-            match r.next() {
-                Some(batch) => {
-                    let batch = batch.map_err(|e| fail(NAME, e))?;
-                    let items = (0..batch.len())
-                        .map(|i| DescribeItem {
-                            prompt: batch.prompt[i].clone(),
-                            asked: asked.clone(),
-                            carry: batch.ids[i].clone(),
-                        })
-                        .collect();
-                    return Ok(Some(items));
-                }
-                None => reader = None,
-            }
-        }
-        match units.pop_front() {
-            Some(unit) => {
-                reader = Some(dataset.read_unit(&unit, DEFAULT_BATCH_ROWS).map_err(|e| fail(NAME, e))?)
-            }
-            None => return Ok(None),
-        }
-    })
 }
 
 struct Prompts {

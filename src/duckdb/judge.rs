@@ -4,16 +4,15 @@
 //! interrupt stops the run promptly with every finished reply cached.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
-use super::llm_params::{chunk_rows, llm_setup, requests_progress, LlmSetup, LLM_PARAMS};
+use super::llm_params::{batch_source, chunk_rows, llm_setup, requests_progress, LlmSetup, LLM_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
-use crate::data::{Dataset, Field, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::data::{Dataset, Field};
 use crate::llm::judge::Template;
-use crate::llm::runner::{Runner, Source};
+use crate::llm::runner::Runner;
 use crate::llm::{PairInput, PairJudge, PairJudgement, PairWork};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 const NAME: &str = "judge_pairs";
@@ -95,7 +94,12 @@ impl VTab for JudgePairs {
         init.set_max_threads(1);
         let orders = if bind.judge.swap { 2 } else { 1 };
         let progress = requests_progress(bind.progress, NAME, Some(bind.dataset.num_rows() * orders));
-        let reader = pair_reader(bind.dataset.clone());
+        let reader = batch_source(NAME, bind.dataset.clone(), |batch, i| PairInput {
+            id: batch.ids[i].clone(),
+            prompt: batch.prompt[i].clone(),
+            a: batch.completion_a[i].clone(),
+            b: batch.completion_b[i].clone(),
+        });
         let runner = bind.judge.start(reader, bind.chunk, progress);
         let source = Pairs {
             dataset: bind.dataset.clone(),
@@ -124,37 +128,6 @@ impl VTab for JudgePairs {
         p.extend(PARAMS);
         named(&p)
     }
-}
-
-/// The pairs of `dataset`, a batch at a time, in input order.
-fn pair_reader(dataset: Dataset) -> Source<PairInput> {
-    let mut units: VecDeque<Unit> = dataset.units().into();
-    let mut reader: Option<UnitReader> = None;
-    Box::new(move || loop {
-        if let Some(r) = &mut reader {
-            match r.next() {
-                Some(batch) => {
-                    let batch = batch.map_err(|e| fail(NAME, e))?;
-                    let pairs: Vec<PairInput> = (0..batch.len())
-                        .map(|i| PairInput {
-                            id: batch.ids[i].clone(),
-                            prompt: batch.prompt[i].clone(),
-                            a: batch.completion_a[i].clone(),
-                            b: batch.completion_b[i].clone(),
-                        })
-                        .collect();
-                    return Ok(Some(pairs));
-                }
-                None => reader = None,
-            }
-        }
-        match units.pop_front() {
-            Some(unit) => {
-                reader = Some(dataset.read_unit(&unit, DEFAULT_BATCH_ROWS).map_err(|e| fail(NAME, e))?)
-            }
-            None => return Ok(None),
-        }
-    })
 }
 
 /// Hands out the judged pairs, in input order, as the runner finishes them.

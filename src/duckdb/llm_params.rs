@@ -3,9 +3,13 @@
 //! Parsed once here so the functions cannot drift apart.
 
 use super::args::{Args, ParamType};
+use super::fail;
+use crate::data::{Dataset, InstanceBatch, Unit, UnitReader, DEFAULT_BATCH_ROWS};
 use crate::llm::cache::{Cache, DEFAULT_CACHE_DIR};
 use crate::llm::client::{Client, Endpoint, Limits};
+use crate::llm::runner::Source;
 use crate::progress::Progress;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// The shared parameters (`progress` is declared by each function with its other options).
@@ -115,4 +119,32 @@ pub(super) fn requests_progress(flag: Option<bool>, function: &str, total: Optio
 /// Items each scan call may return, and how far ahead of them the workers read.
 pub(super) fn chunk_rows(max_concurrency: usize) -> usize {
     (max_concurrency * 8).clamp(8, super::output::VECTOR_SIZE)
+}
+
+/// The rows of `dataset` as runner items, a batch at a time, in input order: `item(batch, i)` makes
+/// row `i`'s item. A read error becomes `function`'s SQL error and ends the run after the rows before it.
+pub fn batch_source<T: 'static>(
+    function: &'static str,
+    dataset: Dataset,
+    mut item: impl FnMut(&InstanceBatch, usize) -> T + Send + 'static,
+) -> Source<T> {
+    let mut units: VecDeque<Unit> = dataset.units().into();
+    let mut reader: Option<UnitReader> = None;
+    Box::new(move || loop {
+        if let Some(r) = &mut reader {
+            match r.next() {
+                Some(batch) => {
+                    let batch = batch.map_err(|e| fail(function, e))?;
+                    return Ok(Some((0..batch.len()).map(|i| item(&batch, i)).collect()));
+                }
+                None => reader = None,
+            }
+        }
+        match units.pop_front() {
+            Some(unit) => {
+                reader = Some(dataset.read_unit(&unit, DEFAULT_BATCH_ROWS).map_err(|e| fail(function, e))?)
+            }
+            None => return Ok(None),
+        }
+    })
 }

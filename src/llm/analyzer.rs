@@ -45,17 +45,8 @@ pub const TEMPLATE_VERSION: &str = "analyzer-v1";
 const SEED: u64 = 42;
 const MAX_TOKENS: u64 = 150;
 
-/// The eight fields, in the order of [`crate::tags::pipeline::DESCRIPTIVE_FIELDS`].
-pub const FIELDS: [&str; 8] = [
-    "subject_of_expertise",
-    "languages",
-    "expertise_level",
-    "open_endedness",
-    "safety_concern",
-    "complexity_of_intents",
-    "type_of_in_context_material",
-    "format_constraints",
-];
+/// The eight fields, in tag order (the rule tagger's).
+pub const FIELDS: [&str; 8] = crate::tags::pipeline::DESCRIPTIVE_FIELDS;
 
 /// Languages offered for `languages`: the ones the rule tagger's detector can name (a test checks).
 pub const LANGUAGES: [&str; 10] = [
