@@ -51,6 +51,8 @@ struct Line {
     unit: &'static str,
     total: Option<u64>,
     done: u64,
+    /// Of `done`, units that cost nothing (replies from the response cache): left out of the rate.
+    free: u64,
     started: Instant,
     last_draw: Option<Instant>,
     /// Tenths of the stage already reported (not a terminal).
@@ -89,6 +91,7 @@ impl Progress {
             unit: "rows",
             total: None,
             done: 0,
+            free: 0,
             started: Instant::now(),
             last_draw: None,
             deciles: 0,
@@ -118,6 +121,7 @@ impl Progress {
             l.unit = unit;
             l.total = total;
             l.done = 0;
+            l.free = 0;
             l.started = Instant::now();
             l.last_draw = None;
             l.deciles = 0;
@@ -130,6 +134,16 @@ impl Progress {
     pub fn advance(&self, rows: u64) {
         self.with(|l| {
             l.done += rows;
+            l.draw(false);
+        });
+    }
+
+    /// `units` more units are done at no cost (answered from a cache): they count towards the
+    /// total, are shown as "… from cache", and are left out of the rate and the ETA.
+    pub fn advance_cached(&self, units: u64) {
+        self.with(|l| {
+            l.done += units;
+            l.free += units;
             l.draw(false);
         });
     }
@@ -205,7 +219,8 @@ impl Line {
 
     fn text(&self, now: Instant) -> String {
         let secs = now.duration_since(self.started).as_secs_f64();
-        let rate = if secs > 0.0 { self.done as f64 / secs } else { 0.0 };
+        let paid = self.done - self.free;
+        let rate = if secs > 0.0 { paid as f64 / secs } else { 0.0 };
         let mut s = format!("prefroute {}: {} {}", self.function, self.stage, thousands(self.done));
         match self.total {
             Some(t) => {
@@ -214,7 +229,10 @@ impl Line {
             }
             None => s += &format!(" {}", self.unit),
         }
-        if self.done > 0 && secs > 0.0 {
+        if self.free > 0 {
+            s += &format!(", {} from cache", thousands(self.free));
+        }
+        if paid > 0 && secs > 0.0 {
             s += &format!(", {} {}/s", rate_text(rate), self.unit);
             if let Some(t) = self.total.filter(|t| *t > self.done) {
                 s += &format!(", ETA {}", duration_text((t - self.done) as f64 / rate));
@@ -308,6 +326,28 @@ mod tests {
         assert!(lines[0].starts_with("prefroute tag_instances: pass 1 lengths 0/1,000 rows (0 %)"), "{text}");
         assert!(lines[5].contains("500/1,000 rows (50 %)") && lines[5].contains("ETA"), "{text}");
         assert!(lines[10].contains("1,000/1,000 rows (100 %)") && !lines[10].contains("ETA"), "{text}");
+    }
+
+    #[test]
+    fn cached_units_count_towards_the_total_but_not_the_rate() {
+        let out = Shared::default();
+        let p = Progress::to("judge_pairs", false, Box::new(out.clone()));
+        p.stage_counting("requests", Some(100), "requests");
+        p.advance_cached(50);
+        std::thread::sleep(Duration::from_millis(5));
+        p.advance(10);
+        p.finish();
+        let text = out.text();
+        let lines: Vec<&str> = text.lines().collect();
+        // Half the stage answered from the cache in no time: no rate and no ETA from it.
+        assert!(lines[1].contains("50/100 requests (50 %), 50 from cache"), "{text}");
+        assert!(!lines[1].contains("/s") && !lines[1].contains("ETA"), "{text}");
+        // Ten real requests in ≥ 5 ms: the rate is theirs alone (≤ 10 / 0.005 s).
+        let last = lines.last().unwrap();
+        assert!(last.contains("60/100 requests (60 %), 50 from cache, ") && last.contains("ETA"), "{text}");
+        let rate: f64 =
+            last.split(", ").nth(2).unwrap().split(' ').next().unwrap().replace(',', "").parse().unwrap();
+        assert!(rate <= 2000.0, "{text}");
     }
 
     #[test]

@@ -393,6 +393,10 @@ impl<T: Clone + Send + Sync + 'static> Work for DescribeWork<T> {
         FieldOutcome::Failed(message)
     }
 
+    fn cached(&self, answer: &FieldOutcome) -> bool {
+        answer.cached()
+    }
+
     fn finish(&self, item: &DescribeItem<T>, answers: Vec<FieldOutcome>) -> (T, Described) {
         let mut described = if item.prompt.is_none() {
             Described {

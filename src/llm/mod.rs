@@ -157,6 +157,10 @@ impl Work for PairWork {
         Err(message)
     }
 
+    fn cached(&self, answer: &Self::Answer) -> bool {
+        answer.as_ref().is_ok_and(|v| v.cached)
+    }
+
     fn finish(&self, p: &PairInput, answers: Vec<Self::Answer>) -> PairJudgement {
         let mut out = PairJudgement {
             id: p.id.clone(),

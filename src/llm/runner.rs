@@ -40,6 +40,11 @@ pub trait Work: Send + Sync + 'static {
     fn ask(&self, item: &Self::Item, k: usize) -> Self::Answer;
     /// The answer of a request whose `ask` panicked.
     fn failed(&self, message: String) -> Self::Answer;
+    /// Whether `answer` came from the response cache (no request made); the progress line counts
+    /// such answers apart, so its rate and ETA are those of real requests.
+    fn cached(&self, _answer: &Self::Answer) -> bool {
+        false
+    }
     /// The item's result from its answers, in request order.
     fn finish(&self, item: &Self::Item, answers: Vec<Self::Answer>) -> Self::Output;
 }
@@ -155,7 +160,11 @@ impl<W: Work> Shared<W> {
                     work.failed(format!("internal error: {}", crate::parallel::panic_message(&p)))
                 });
             drop(item);
-            self.progress.advance(1);
+            if work.cached(&answer) {
+                self.progress.advance_cached(1);
+            } else {
+                self.progress.advance(1);
+            }
             let mut st = self.lock();
             let Some(p) = st.pending.get_mut(&seq) else { continue };
             p.answers[k] = Some(answer);
