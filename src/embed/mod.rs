@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! texts ─► tokenizer (truncate: 512 for BERTScore, 256 for sentence embeddings)
-//!       ─► BERT forward, one text per pass, no padding (encoder.rs) ─► last-layer token states
+//!       ─► BERT forward, one text per pass, no padding (encoder.rs, kernels.rs) ─► last-layer token states
 //!       ─► mean-pool + L2-normalise ─► cosine_sim
 //!       ─► per-token L2-normalise, greedy max cosine ─► BERTScore P/R/F1
 //! F1, word counts (words.rs) ─► bertscore_length
@@ -21,6 +21,7 @@
 //! `tests/embed_parity.rs`.
 
 mod encoder;
+mod kernels;
 mod model;
 mod scores;
 pub mod words;
