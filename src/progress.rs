@@ -132,18 +132,19 @@ impl Progress {
 
     /// `rows` more rows of the current stage are done.
     pub fn advance(&self, rows: u64) {
-        self.with(|l| {
-            l.done += rows;
-            l.draw(false);
-        });
+        self.add(rows, 0);
     }
 
     /// `units` more units are done at no cost (answered from a cache): they count towards the
     /// total, are shown as "… from cache", and are left out of the rate and the ETA.
     pub fn advance_cached(&self, units: u64) {
+        self.add(units, units);
+    }
+
+    fn add(&self, done: u64, free: u64) {
         self.with(|l| {
-            l.done += units;
-            l.free += units;
+            l.done += done;
+            l.free += free;
             l.draw(false);
         });
     }

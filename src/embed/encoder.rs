@@ -36,7 +36,7 @@
 //! pairs/s on tests/fixtures/llmbar_slice.parquet, measures within 6e-3 of
 //! exact). An 8-bit mode is worth offering only with a blocked integer kernel.
 
-use super::kernels::{AddBias, ResidualNorm, ScaledSoftmax};
+use super::kernels::{AddBias, LayerNorm, ResidualNorm, ScaledSoftmax};
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
@@ -70,7 +70,7 @@ pub(crate) struct Encoder {
     positions: Tensor,
     /// The token-type-0 embedding, `(1, hidden)`: every text is a single segment.
     segment: Tensor,
-    embed_norm: Norm,
+    embed_norm: LayerNorm,
     layers: Vec<Layer>,
     heads: usize,
 }
@@ -93,7 +93,7 @@ impl Encoder {
         let vb =
             if vb.contains_tensor("bert.embeddings.word_embeddings.weight") { vb.pp("bert") } else { vb };
         let (h, e) = (config.hidden_size, vb.pp("embeddings"));
-        let norm = |vb: VarBuilder| Norm::load(vb, h, config.layer_norm_eps);
+        let norm = |vb: VarBuilder| load_norm(vb, h, config.layer_norm_eps);
         let layers = (0..config.num_hidden_layers)
             .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), config))
             .collect::<Result<Vec<_>>>()?;
@@ -114,8 +114,9 @@ impl Encoder {
         let n = ids.len();
         let ids = Tensor::new(ids, self.words.device())?;
         let x = self.words.index_select(&ids, 0)?;
-        let x = x.add(&self.positions.narrow(0, 0, n)?)?.broadcast_add(&self.segment)?;
-        let mut x = self.embed_norm.forward(&x)?;
+        let mut x = x.add(&self.positions.narrow(0, 0, n)?)?.broadcast_add(&self.segment)?;
+        // A fresh tensor: normalised in place.
+        x.inplace_op1(&self.embed_norm)?;
         for layer in &self.layers {
             x = layer.forward(&x, self.heads)?;
         }
@@ -127,10 +128,10 @@ impl Encoder {
 struct Layer {
     qkv: Linear,
     attention_out: Linear,
-    attention_norm: Norm,
+    attention_norm: LayerNorm,
     ff_in: Linear,
     ff_out: Linear,
-    ff_norm: Norm,
+    ff_norm: LayerNorm,
 }
 
 impl Layer {
@@ -149,10 +150,10 @@ impl Layer {
         Ok(Layer {
             qkv: Linear::new(&qkv_weight, &qkv_bias)?,
             attention_out: Linear::load(vb.pp("attention.output.dense"), (h, h))?,
-            attention_norm: Norm::load(vb.pp("attention.output.LayerNorm"), h, eps)?,
+            attention_norm: load_norm(vb.pp("attention.output.LayerNorm"), h, eps)?,
             ff_in: Linear::load(vb.pp("intermediate.dense"), (i, h))?,
             ff_out: Linear::load(vb.pp("output.dense"), (h, i))?,
-            ff_norm: Norm::load(vb.pp("output.LayerNorm"), h, eps)?,
+            ff_norm: load_norm(vb.pp("output.LayerNorm"), h, eps)?,
         })
     }
 
@@ -169,11 +170,12 @@ impl Layer {
         weights.inplace_op1(&ScaledSoftmax { scale: 1.0 / (head_dim as f32).sqrt(), width: n })?;
         let context = weights.matmul(&v)?.transpose(0, 1)?.reshape((n, h))?;
         let attended = self.attention_out.product(&context)?;
-        attended.inplace_op2(x, &self.attention_norm.after(&self.attention_out))?;
+        attended
+            .inplace_op2(x, &ResidualNorm { bias: &self.attention_out.bias, norm: &self.attention_norm })?;
         let inner = self.ff_in.product(&attended)?;
         inner.inplace_op1(&AddBias { bias: &self.ff_in.bias, gelu: true })?;
         let out = self.ff_out.product(&inner)?;
-        out.inplace_op2(&attended, &self.ff_norm.after(&self.ff_out))?;
+        out.inplace_op2(&attended, &ResidualNorm { bias: &self.ff_out.bias, norm: &self.ff_norm })?;
         Ok(out)
     }
 }
@@ -200,35 +202,11 @@ impl Linear {
     }
 }
 
-/// Layer normalisation over the hidden dimension.
-struct Norm {
-    weight: Vec<f32>,
-    shift: Vec<f32>,
-    eps: f32,
-}
-
-impl Norm {
-    fn load(vb: VarBuilder, h: usize, eps: f64) -> Result<Norm> {
-        Ok(Norm {
-            weight: vb.get(h, "weight")?.to_vec1()?,
-            shift: vb.get(h, "bias")?.to_vec1()?,
-            eps: eps as f32,
-        })
-    }
-
-    /// The norm of `x + bias + residual`, the close of a half layer whose product has `linear`'s bias.
-    fn after<'a>(&'a self, linear: &'a Linear) -> ResidualNorm<'a> {
-        ResidualNorm { bias: &linear.bias, weight: &self.weight, shift: &self.shift, eps: self.eps }
-    }
-
-    /// The norm of `x` alone (the embeddings' norm).
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let zero = vec![0.0; self.weight.len()];
-        let out = x.zeros_like()?;
-        out.inplace_op2(
-            x,
-            &ResidualNorm { bias: &zero, weight: &self.weight, shift: &self.shift, eps: self.eps },
-        )?;
-        Ok(out)
-    }
+/// A layer norm's weights, shift and epsilon from `vb` (`weight`, `bias`).
+fn load_norm(vb: VarBuilder, h: usize, eps: f64) -> Result<LayerNorm> {
+    Ok(LayerNorm {
+        weight: vb.get(h, "weight")?.to_vec1()?,
+        shift: vb.get(h, "bias")?.to_vec1()?,
+        eps: eps as f32,
+    })
 }

@@ -101,7 +101,7 @@ impl EmbeddingModel {
         let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
             .map_err(|e| bad("tokenizer.json cannot be read", &e))?;
         // Files saved by sentence-transformers often fix truncation and padding (all-MiniLM-L6-v2:
-        // 128); we truncate per measure and pad per batch ourselves.
+        // 128); we truncate per measure, and each text runs alone (no padding).
         tokenizer.with_padding(None);
         tokenizer.with_truncation(None).map_err(|e| bad("tokenizer.json truncation cannot be reset", &e))?;
         let probe =
