@@ -28,10 +28,10 @@ VENV        := .venv
 MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
-        sqltest $(addprefix sqltest-,$(HOSTS)) sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
+        sqltest $(addprefix sqltest-,$(HOSTS)) relation-test sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
         plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm live-tests bench-interrupt
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest old-host risk-parity test-label-studio llm-test live-tests
+test: lint cargo-test build venvs sqllogic-selftest sqltest relation-test old-host risk-parity test-label-studio llm-test live-tests
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -69,6 +69,11 @@ sqltest: $(addprefix sqltest-,$(HOSTS))
 $(addprefix sqltest-,$(HOSTS)): sqltest-%: build venvs model
 	$(PYTHON) tests/sqllogic.py -j 2 --python $(VENV)/duckdb-$*/bin/python --extension $(EXT) \
 	    --model-dir $(MODEL_DIR) tests/sql
+
+# The relation form (pref_stats, pref_tags, risk_model, risk_score) against the path functions on the same
+# rows, held as a DataFrame, an uncommitted TEMP table, CSV, JSONL and a .duckdb table; on every host.
+relation-test: build venvs
+	$(foreach h,$(HOSTS),$(VENV)/duckdb-$(h)/bin/python tests/relation_e2e.py --extension $(EXT) &&) true
 
 # The runner must be able to fail: wrong values, wrong messages, crashes.
 sqllogic-selftest: venvs

@@ -56,9 +56,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-tfidf", dest="tfidf", action="store_false",
                     help="tfidf := false (skip TF-IDF cosine, which is on by default, as in SQL)")
+    ap.add_argument("--make-only", action="store_true", help="only write the file (for examples/bench_relation.py)")
     args = ap.parse_args()
     if not os.path.exists(OUT) or abs(os.path.getsize(OUT) / 1e9 - args.target_gb) > 0.25 * args.target_gb:
         generate(args.target_gb)
+    if args.make_only:
+        return
     size = os.path.getsize(OUT)
     out = subprocess.run([sys.executable, "-c", CHILD % (EXT, args.threads, OUT, str(args.tfidf).lower())], capture_output=True, text=True)
     if out.returncode != 0:

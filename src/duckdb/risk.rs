@@ -13,7 +13,7 @@ use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use std::sync::Mutex;
 
 /// The budgets `risk_fit` reports `captured` at, and `route_eval`'s default.
-const DEFAULT_BUDGETS: [f64; 4] = [0.1, 0.2, 0.3, 0.5];
+pub(super) const DEFAULT_BUDGETS: [f64; 4] = [0.1, 0.2, 0.3, 0.5];
 
 /// `captured`: a list of `{budget, accuracy, random, oracle, captured}` records.
 static CAPTURED: NestedType = NestedType::List(&NestedType::Struct(&[

@@ -38,6 +38,14 @@ const MEASURE_OUTPUT: [(&str, ColType); 9] = [
 
 fn columns() -> Vec<(&'static str, ColType)> {
     let mut c = vec![("id", ColType::Varchar)];
+    c.extend(value_columns());
+    c
+}
+
+/// The columns of a tagged row after its id: measures, descriptive fields, tags,
+/// and where each value came from (also the fields of `pref_tags`' STRUCT).
+pub(super) fn value_columns() -> Vec<(&'static str, ColType)> {
+    let mut c = Vec::new();
     c.extend(MEASURE_OUTPUT);
     c.extend([("rouge_l", ColType::Double), ("tfidf_cosine", ColType::Double)]);
     c.extend([
@@ -321,6 +329,13 @@ impl BlockSource for LlmTagged {
 
 fn rows_block(rows: &[InstanceTags]) -> Block {
     let mut columns = vec![Column::Text(rows.iter().map(|r| Some(r.id.clone())).collect())];
+    columns.extend(value_block(rows));
+    Block { columns }
+}
+
+/// The [`value_columns`] of `rows`.
+pub(super) fn value_block(rows: &[InstanceTags]) -> Vec<Column> {
+    let mut columns = Vec::new();
     for (name, ty) in MEASURE_OUTPUT {
         let k = MEASURES.iter().position(|m| *m == name).unwrap_or(0);
         columns.push(match ty {
@@ -352,7 +367,7 @@ fn rows_block(rows: &[InstanceTags]) -> Block {
     for wanted in [Origin::Computed, Origin::Input, Origin::Missing] {
         columns.push(Column::TextList(rows.iter().map(|r| Some(origins(r, wanted))).collect()));
     }
-    Block { columns }
+    columns
 }
 
 /// Names of the measures and fields of `r` whose origin is `wanted`.

@@ -252,34 +252,15 @@ pub fn eval_data(
     what: &str,
 ) -> Result<EvalData> {
     let signals = signals_of(ds, extra);
-    let catalogue = FeatureSet::catalogue(&signals)?;
-    let features = match wanted {
-        Some(w) => catalogue.select(w, what)?,
-        None => catalogue,
-    };
-    let uses = |name: &str| features.names.iter().any(|f| f == name);
+    let mut collector = EvalCollector::new(&signals, wanted, what)?;
+    let uses = |name: &str| collector.uses(name);
     let judge = read_judge_columns(ds, &signals, uses("ai_inconsistent"), uses("ai_confidence"))?;
     let opts = TagOptions { tfidf: uses("tfidf_cosine"), ..opts.clone() };
-    let mut data = EvalData {
-        ids: Vec::new(),
-        tags: Vec::new(),
-        human: Vec::new(),
-        ai: Vec::new(),
-        features: features.clone(),
-        raw: Vec::new(),
-    };
-    let mut values = Vec::new();
     for_each_instance(ds, inputs, &opts, &judge, |_, inst, row| {
-        let Some(human) = inst.human_pref else { return Ok(()) };
-        features.values(inst, row, &mut values);
-        data.raw.extend_from_slice(&values);
-        data.ids.push(inst.id.clone());
-        data.tags.push(inst.tags);
-        data.human.push(human);
-        data.ai.push(inst.ai_pref);
+        collector.add(inst, row);
         Ok(())
     })?;
-    if data.ids.is_empty() {
+    if collector.is_empty() {
         return Err(Error::column(
             &ds.pattern,
             ds.mapping.column(crate::data::Field::HumanPref).unwrap_or("human_pref"),
@@ -287,9 +268,69 @@ pub fn eval_data(
             "judge-error models learn from rows labelled by both humans and the judge",
         ));
     }
-    if wanted.is_none() {
-        // 'auto': leave out what carries no information (unknown, or one value, on every row
-        // with both labels: the rows a model learns from).
+    collector.finish()
+}
+
+/// Gathers [`EvalData`] one tagged instance at a time, whatever reads them:
+/// the path functions from a [`TagStream`], the relation form (`risk_model`)
+/// from DuckDB's rows. Rows without a human label are skipped.
+pub struct EvalCollector {
+    data: EvalData,
+    /// `features := 'auto'`: prune what carries no information at the end.
+    auto: bool,
+    what: String,
+    values: Vec<f64>,
+}
+
+impl EvalCollector {
+    /// A collector of the `wanted` features (all on offer when `None`).
+    pub fn new(signals: &InputSignals, wanted: Option<&[String]>, what: &str) -> Result<EvalCollector> {
+        let catalogue = FeatureSet::catalogue(signals)?;
+        let features = match wanted {
+            Some(w) => catalogue.select(w, what)?,
+            None => catalogue,
+        };
+        let data = EvalData {
+            ids: Vec::new(),
+            tags: Vec::new(),
+            human: Vec::new(),
+            ai: Vec::new(),
+            features,
+            raw: Vec::new(),
+        };
+        Ok(EvalCollector { data, auto: wanted.is_none(), what: what.to_string(), values: Vec::new() })
+    }
+
+    /// Does the collector read feature `name`?
+    pub fn uses(&self, name: &str) -> bool {
+        self.data.features.names.iter().any(|f| f == name)
+    }
+
+    /// Adds one instance (skipped without a human label).
+    pub fn add(&mut self, inst: &InstanceTags, judge: &JudgeRow) {
+        let Some(human) = inst.human_pref else { return };
+        self.data.features.values(inst, judge, &mut self.values);
+        self.data.raw.extend_from_slice(&self.values);
+        self.data.ids.push(inst.id.clone());
+        self.data.tags.push(inst.tags);
+        self.data.human.push(human);
+        self.data.ai.push(inst.ai_pref);
+    }
+
+    /// No row with a human label yet?
+    pub fn is_empty(&self) -> bool {
+        self.data.ids.is_empty()
+    }
+
+    /// The collected rows; with `features := 'auto'`, without the features that
+    /// carry no information (unknown, or one value, on every row with both
+    /// labels: the rows a model learns from).
+    pub fn finish(self) -> Result<EvalData> {
+        let mut data = self.data;
+        if !self.auto {
+            return Ok(data);
+        }
+        let features = data.features.clone();
         let d = features.len();
         let both: Vec<usize> = (0..data.ids.len()).filter(|&i| data.ai[i].is_some()).collect();
         let varies = |j: usize| {
@@ -299,12 +340,12 @@ pub fn eval_data(
         let keep: Vec<usize> = (0..d).filter(|&j| varies(j)).collect();
         if keep.len() < d {
             let names: Vec<String> = keep.iter().map(|&j| features.names[j].clone()).collect();
-            data.features = features.select(&names, what)?;
+            data.features = features.select(&names, &self.what)?;
             data.raw = (0..data.ids.len())
                 .flat_map(|i| keep.iter().map(move |&j| (i, j)))
                 .map(|(i, j)| data.raw[i * d + j])
                 .collect();
         }
+        Ok(data)
     }
-    Ok(data)
 }

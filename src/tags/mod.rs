@@ -25,6 +25,7 @@ pub use language::detect_language;
 pub const N_TAGS: usize = 90;
 
 pub mod pipeline;
+pub mod stats;
 
 pub use crate::generated::TAG_NAMES;
 

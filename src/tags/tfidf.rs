@@ -87,6 +87,28 @@ impl DocumentFrequencies {
         self.ids = terms.into_iter().enumerate().map(|(new, (t, _))| (t, new as u32)).collect();
     }
 
+    /// Every term with its document frequency, in sorted term order (what a
+    /// serialised [`crate::tags::stats::PrefStats`] stores).
+    pub fn sorted_terms(&self) -> Vec<(&str, u32)> {
+        let mut terms: Vec<(&str, u32)> =
+            self.ids.iter().map(|(t, id)| (t.as_str(), self.df[*id as usize])).collect();
+        terms.sort_unstable();
+        terms
+    }
+
+    /// Document frequencies from terms in strictly increasing order with their
+    /// counts, and the number of documents: the canonical numbering, as after
+    /// [`canonicalize`](Self::canonicalize). `None` when the terms are not
+    /// strictly increasing.
+    pub fn from_sorted_terms(terms: Vec<(String, u32)>, n_docs: usize) -> Option<Self> {
+        if terms.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return None;
+        }
+        let df = terms.iter().map(|(_, c)| *c).collect();
+        let ids = terms.into_iter().enumerate().map(|(i, (t, _))| (t, i as u32)).collect();
+        Some(DocumentFrequencies { ids, df, n_docs })
+    }
+
     /// Number of documents added.
     pub fn n_documents(&self) -> usize {
         self.n_docs

@@ -5,15 +5,16 @@
 use super::stream::LengthTable;
 use super::{m, InputColumns, InstanceTags, Origin, TagOptions, LENGTH_MEASURES};
 use crate::data::{Dataset, ExtraColumn, InstanceBatch};
-use crate::embed::{bertscore_length, Batching, EmbeddingModel};
+use crate::embed::{bertscore_length, Batching, EmbeddingModel, PairScores};
 use crate::error::{Error, Result};
 use crate::parallel::map_ordered;
 use crate::tags::bins::bin_of;
 use crate::tags::descriptive::{describe, Descriptive};
 use crate::tags::entities::entity_jaccard;
 use crate::tags::rouge::rouge_scores;
+use crate::tags::stats::{FrozenStats, PrefStats};
 use crate::tags::tfidf::DocumentFrequencies;
-use crate::tags::tokens::token_count;
+use crate::tags::tokens::{token_count, TokenizerKind};
 use crate::tags::{tag_index, TagSet, N_TAGS};
 
 fn required_text<'a>(ds: &Dataset, b: &'a InstanceBatch, i: usize, which: &str) -> Result<&'a str> {
@@ -103,19 +104,37 @@ pub(super) fn measure_batch(
             df.add_document(bb);
         }
         let (mut measures, mut origin) = passed_through(i, &measure_cols);
-        if LENGTH_MEASURES.iter().any(|k| origin[*k] == Origin::Missing) {
-            let (ta, tb) = (token_count(a, opts.tokenizer) as f64, token_count(bb, opts.tokenizer) as f64);
-            if origin[m::PROMPT_LEN] == Origin::Missing {
-                fill(m::PROMPT_LEN, &mut measures, &mut origin, token_count(prompt, opts.tokenizer) as f64);
-            }
-            fill(m::LEN_SHORTER, &mut measures, &mut origin, ta.min(tb));
-            fill(m::LEN_LONGER, &mut measures, &mut origin, ta.max(tb));
-            fill(m::TOKEN_LEN_DIFF, &mut measures, &mut origin, (ta - tb).abs());
-        }
-        // Every length measure is now passed through or computed.
-        out.push(LENGTH_MEASURES.map(|k| measures[k].unwrap_or(f64::NAN)));
+        fill_lengths(prompt, a, bb, opts.tokenizer, &mut measures, &mut origin);
+        out.push(length_values(&measures));
     }
     Ok((out, df))
+}
+
+/// Computes the length measures the input did not give: token counts of the
+/// prompt, and the shorter, longer and difference of the completions' counts.
+pub(super) fn fill_lengths(
+    prompt: &str,
+    a: &str,
+    b: &str,
+    tokenizer: TokenizerKind,
+    measures: &mut [Option<f64>; 9],
+    origin: &mut [Origin; 9],
+) {
+    if LENGTH_MEASURES.iter().any(|k| origin[*k] == Origin::Missing) {
+        let (ta, tb) = (token_count(a, tokenizer) as f64, token_count(b, tokenizer) as f64);
+        if origin[m::PROMPT_LEN] == Origin::Missing {
+            fill(m::PROMPT_LEN, measures, origin, token_count(prompt, tokenizer) as f64);
+        }
+        fill(m::LEN_SHORTER, measures, origin, ta.min(tb));
+        fill(m::LEN_LONGER, measures, origin, ta.max(tb));
+        fill(m::TOKEN_LEN_DIFF, measures, origin, (ta - tb).abs());
+    }
+}
+
+/// The four length measures in [`LENGTH_MEASURES`] order (each is passed
+/// through or computed by now).
+pub(super) fn length_values(measures: &[Option<f64>; 9]) -> [f64; 4] {
+    LENGTH_MEASURES.map(|k| measures[k].unwrap_or(f64::NAN))
 }
 
 /// Second pass over one batch, whose first row is row `first` of the input:
@@ -137,28 +156,74 @@ pub(super) fn tag_batch(
         for (j, k) in LENGTH_MEASURES.iter().enumerate() {
             fill(*k, &mut measures, &mut origin, lengths.value(row, j));
         }
-        let rouge = rouge_scores(a, bb);
-        fill(m::ROUGE, &mut measures, &mut origin, rouge.rouge1);
-        if origin[m::ENTITY_SIM] == Origin::Missing {
-            fill(m::ENTITY_SIM, &mut measures, &mut origin, entity_jaccard(a, bb));
-        }
         let (descriptive, descriptive_origin) = descriptive_of(prompt, i, &descriptive_cols, inputs);
-        out.push(InstanceTags {
-            id: b.ids[i].clone(),
-            measures,
-            measure_origin: origin,
-            rouge_l: Some(rouge.rouge_l),
-            tfidf_cosine: df.map(|df| df.cosine(a, bb)),
-            descriptive,
-            descriptive_origin,
-            human_pref: b.human_pref[i],
-            ai_pref: b.ai_pref[i],
-            chars_a: a.chars().count(),
-            chars_b: bb.chars().count(),
-            tags: TagSet::EMPTY,
-        });
+        let mut tags = per_row_values(a, bb, measures, origin, descriptive, descriptive_origin, df);
+        tags.id = b.ids[i].clone();
+        tags.human_pref = b.human_pref[i];
+        tags.ai_pref = b.ai_pref[i];
+        out.push(tags);
     }
     Ok(out)
+}
+
+/// The values computed from the completions alone (ROUGE, entities, TF-IDF,
+/// characters), around the given measures and descriptive fields. Id, labels
+/// and tags are left empty for the caller.
+fn per_row_values(
+    a: &str,
+    b: &str,
+    mut measures: [Option<f64>; 9],
+    mut origin: [Origin; 9],
+    descriptive: Descriptive,
+    descriptive_origin: [Origin; 8],
+    df: Option<&DocumentFrequencies>,
+) -> InstanceTags {
+    let rouge = rouge_scores(a, b);
+    fill(m::ROUGE, &mut measures, &mut origin, rouge.rouge1);
+    if origin[m::ENTITY_SIM] == Origin::Missing {
+        fill(m::ENTITY_SIM, &mut measures, &mut origin, entity_jaccard(a, b));
+    }
+    InstanceTags {
+        id: String::new(),
+        measures,
+        measure_origin: origin,
+        rouge_l: Some(rouge.rouge_l),
+        tfidf_cosine: df.map(|df| df.cosine(a, b)),
+        descriptive,
+        descriptive_origin,
+        human_pref: None,
+        ai_pref: None,
+        chars_a: a.chars().count(),
+        chars_b: b.chars().count(),
+        tags: TagSet::EMPTY,
+    }
+}
+
+/// Counts one instance into `stats` — the relation form (`pref_stats`): the
+/// token counts of its three texts and its completions' TF-IDF terms, exactly
+/// as the first pass of [`super::TagStream`] counts an input's rows.
+pub fn count_instance(stats: &mut PrefStats, prompt: &str, a: &str, b: &str) {
+    let (mut measures, mut origin) = ([None; 9], [Origin::Missing; 9]);
+    fill_lengths(prompt, a, b, stats.tokenizer(), &mut measures, &mut origin);
+    stats.add(length_values(&measures), a, b);
+}
+
+/// Tags one instance with the statistics of a whole input — the relation form
+/// (`pref_tags`): every value is computed from the three texts, length bins
+/// come from `stats`' exact ranks and the TF-IDF cosine (with `tfidf`) from its
+/// vocabulary. With the statistics of an input, the values equal those the
+/// two-pass [`super::TagStream`] gives that input's rows (without pass-through
+/// columns), to the bit. Embedding measures stay missing ([`embed_instances`]
+/// fills them). Id and labels are empty.
+pub fn tag_instance(prompt: &str, a: &str, b: &str, stats: &FrozenStats, tfidf: bool) -> InstanceTags {
+    let (mut measures, mut origin) = ([None; 9], [Origin::Missing; 9]);
+    fill_lengths(prompt, a, b, stats.tokenizer, &mut measures, &mut origin);
+    let descriptive = describe(prompt);
+    let df = tfidf.then(|| stats.document_frequencies());
+    let mut row = per_row_values(a, b, measures, origin, descriptive, [Origin::Computed; 8], df);
+    let lengths = length_values(&row.measures);
+    row.tags = tags_of(&row, |j| stats.length_bin(j, lengths[j]));
+    row
 }
 
 const EMBEDDING_MEASURES: [usize; 3] = [m::BERTSCORE, m::BERTSCORE_LENGTH, m::COSINE_SIM];
@@ -215,7 +280,6 @@ pub(super) fn embed_chunks(
     offset: usize,
     threads: usize,
 ) -> Result<()> {
-    let missing = |r: &InstanceTags, k: usize| r.measure_origin[k] == Origin::Missing;
     // Tagging has already rejected NULL completions.
     fn text(v: &[Option<String>], ri: usize) -> &str {
         v[ri].as_deref().unwrap_or("")
@@ -231,18 +295,44 @@ pub(super) fn embed_chunks(
     for (chunk, scores) in chunks.iter().zip(scores) {
         for (&(bi, ri, flat), s) in chunk.0.iter().zip(scores) {
             let (a, b) = (text(&batches[bi].completion_a, ri), text(&batches[bi].completion_b, ri));
-            let row = &mut rows[flat - offset];
-            for (k, v) in [(m::COSINE_SIM, s.cosine), (m::BERTSCORE, s.f1)] {
-                if missing(row, k) {
-                    row.measures[k] = Some(v);
-                    row.measure_origin[k] = Origin::Computed;
-                }
-            }
-            if let (true, Some(f1)) = (missing(row, m::BERTSCORE_LENGTH), row.measures[m::BERTSCORE]) {
-                row.measures[m::BERTSCORE_LENGTH] = Some(bertscore_length(f1, a, b));
-                row.measure_origin[m::BERTSCORE_LENGTH] = Origin::Computed;
-            }
+            fill_embeddings(&mut rows[flat - offset], &s, a, b);
         }
+    }
+    Ok(())
+}
+
+/// Sets the embedding measures `row` still misses from `s`, the scores of its
+/// completions `a` and `b`. `bertscore_length` uses the row's `bertscore`,
+/// whether computed or from the input.
+fn fill_embeddings(row: &mut InstanceTags, s: &PairScores, a: &str, b: &str) {
+    let missing = |r: &InstanceTags, k: usize| r.measure_origin[k] == Origin::Missing;
+    for (k, v) in [(m::COSINE_SIM, s.cosine), (m::BERTSCORE, s.f1)] {
+        if missing(row, k) {
+            row.measures[k] = Some(v);
+            row.measure_origin[k] = Origin::Computed;
+        }
+    }
+    if let (true, Some(f1)) = (missing(row, m::BERTSCORE_LENGTH), row.measures[m::BERTSCORE]) {
+        row.measures[m::BERTSCORE_LENGTH] = Some(bertscore_length(f1, a, b));
+        row.measure_origin[m::BERTSCORE_LENGTH] = Origin::Computed;
+    }
+}
+
+/// The relation form's embedding step: fills the embedding measures of `rows`
+/// (tagged by [`tag_instance`] from `pairs`, the same order), on the calling
+/// thread, and re-tags them with `stats`. The encoder gives the same values
+/// whatever the batching, so they equal the two-pass stream's.
+pub fn embed_instances(
+    model: &EmbeddingModel,
+    pairs: &[(&str, &str)],
+    rows: &mut [InstanceTags],
+    stats: &FrozenStats,
+) -> Result<()> {
+    let scores = model.score_pairs(pairs, &Batching::default())?;
+    for ((row, s), (a, b)) in rows.iter_mut().zip(&scores).zip(pairs) {
+        fill_embeddings(row, s, a, b);
+        let lengths = length_values(&row.measures);
+        row.tags = tags_of(row, |j| stats.length_bin(j, lengths[j]));
     }
     Ok(())
 }
@@ -298,21 +388,28 @@ fn descriptive_of(
 /// descriptive fields.
 pub(super) fn assign_tags(rows: &mut [InstanceTags], first: usize, lengths: &LengthTable) {
     for (i, row) in rows.iter_mut().enumerate() {
-        let mut tags = TagSet::EMPTY;
-        for (k, v) in row.measures.iter().enumerate() {
-            let bin = match LENGTH_MEASURES.iter().position(|l| *l == k) {
-                Some(j) => lengths.bin_of(first + i, j),
-                None => v.and_then(bin_of),
-            };
-            if let Some(bin) = bin {
-                tags.insert(k * 3 + bin);
-            }
-        }
-        for t in descriptive_tags(&row.descriptive) {
-            tags.insert(t);
-        }
-        row.tags = tags;
+        row.tags = tags_of(row, |j| lengths.bin_of(first + i, j));
     }
+}
+
+/// The tags of a row whose values are complete: each measure by its bin (the
+/// length measures by `length_bin(j)`, `j` indexing [`LENGTH_MEASURES`]) and the
+/// descriptive fields.
+fn tags_of(row: &InstanceTags, length_bin: impl Fn(usize) -> Option<usize>) -> TagSet {
+    let mut tags = TagSet::EMPTY;
+    for (k, v) in row.measures.iter().enumerate() {
+        let bin = match LENGTH_MEASURES.iter().position(|l| *l == k) {
+            Some(j) => length_bin(j),
+            None => v.and_then(bin_of),
+        };
+        if let Some(bin) = bin {
+            tags.insert(k * 3 + bin);
+        }
+    }
+    for t in descriptive_tags(&row.descriptive) {
+        tags.insert(t);
+    }
+    tags
 }
 
 /// The descriptive tags of a set of field values (SPEC §2.4 membership rules:

@@ -23,7 +23,7 @@ mod batch;
 mod paced;
 mod stream;
 
-pub use batch::descriptive_tags;
+pub use batch::{count_instance, descriptive_tags, embed_instances, tag_instance};
 pub use paced::{PacedStream, PACE, RESERVE_ROWS};
 pub use stream::{TagStream, TAG_BATCH_ROWS};
 
@@ -62,8 +62,9 @@ pub mod m {
     pub const TOKEN_LEN_DIFF: usize = 8;
 }
 
-/// Length measures are binned by percentile rank over the whole input.
-const LENGTH_MEASURES: [usize; 4] = [m::LEN_LONGER, m::LEN_SHORTER, m::PROMPT_LEN, m::TOKEN_LEN_DIFF];
+/// Length measures are binned by percentile rank over the whole input (the
+/// order of [`crate::tags::stats::PrefStats`]' histograms).
+pub const LENGTH_MEASURES: [usize; 4] = [m::LEN_LONGER, m::LEN_SHORTER, m::PROMPT_LEN, m::TOKEN_LEN_DIFF];
 
 /// The eight descriptive fields, in tag order.
 pub const DESCRIPTIVE_FIELDS: [&str; 8] = [

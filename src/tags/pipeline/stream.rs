@@ -7,8 +7,7 @@ use super::{InputColumns, InstanceTags, TagOptions, LENGTH_MEASURES};
 use crate::data::{Dataset, InstanceBatch, Unit, UnitReader};
 use crate::error::{Error, Result};
 use crate::parallel::map_ordered;
-use crate::tags::bins::{bin_of, percentile_ranks};
-use crate::tags::tfidf::DocumentFrequencies;
+use crate::tags::stats::{FrozenStats, PrefStats};
 use std::hash::{Hash, Hasher};
 
 /// Tagging as a stream of windows, in input order, with memory bounded by one
@@ -23,7 +22,8 @@ pub struct TagStream {
     inputs: InputColumns,
     opts: TagOptions,
     lengths: LengthTable,
-    df: Option<DocumentFrequencies>,
+    /// The first pass's statistics (length ranks, TF-IDF vocabulary).
+    stats: FrozenStats,
     /// Fingerprint of each first-pass window, to detect an input that changed since.
     fingerprints: Vec<u64>,
     windows: Windows,
@@ -53,7 +53,8 @@ impl TagStream {
     pub fn new(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Result<TagStream> {
         let threads = opts.threads.max(1);
         let mut lengths = LengthTable::new(inputs);
-        let mut df = opts.tfidf.then(DocumentFrequencies::new);
+        // The same statistics the relation form's `pref_stats` computes, so both bin alike.
+        let mut stats = PrefStats::new(opts.tokenizer);
         let mut fingerprints = Vec::new();
         let mut windows = Windows::new(ds, threads, opts.batch_rows);
         let progress = &opts.progress;
@@ -63,16 +64,17 @@ impl TagStream {
             progress.advance(batches.iter().map(|b| b.len() as u64).sum());
             let done = map_ordered(&batches, threads, |b| measure_batch(ds, b, inputs, opts))?;
             for (part, part_df) in done {
+                for row in &part {
+                    stats.add_lengths(*row);
+                }
                 lengths.extend(part);
-                if let (Some(df), Some(d)) = (&mut df, part_df) {
-                    df.merge(d);
+                if let Some(d) = part_df {
+                    stats.add_documents(d);
                 }
             }
         }
-        lengths.bin();
-        if let Some(df) = &mut df {
-            df.canonicalize(); // cosine bits independent of the batch size
-        }
+        let stats = stats.freeze();
+        lengths.bin(&stats);
         let stage = if opts.model.is_some() { "pass 2 tags + embeddings" } else { "pass 2 tags" };
         progress.stage(stage, Some(lengths.len() as u64));
         Ok(TagStream {
@@ -80,7 +82,7 @@ impl TagStream {
             inputs: inputs.clone(),
             opts: opts.clone(),
             lengths,
-            df,
+            stats,
             fingerprints,
             windows: Windows::new(ds, threads, opts.batch_rows),
             next_row: 0,
@@ -183,7 +185,8 @@ impl TagStream {
             )));
         }
         let (ds, inputs) = (&self.ds, &self.inputs);
-        let (lengths, df) = (&self.lengths, self.df.as_ref());
+        let lengths = &self.lengths;
+        let df = self.opts.tfidf.then(|| self.stats.document_frequencies());
         let threads = self.opts.threads.max(1);
         let done = map_ordered(&items, threads, |(first, b)| tag_batch(ds, b, *first, inputs, lengths, df))?;
         let chunks = if self.opts.model.is_some() { embedding_chunks(&done) } else { Vec::new() };
@@ -309,15 +312,17 @@ impl LengthTable {
         }
     }
 
-    /// Bins every length measure by its percentile rank over all rows (SPEC §2.3).
-    fn bin(&mut self) {
-        self.bins = vec![0; self.len()];
+    /// Bins every length measure by its percentile rank over all rows (SPEC §2.3),
+    /// from `stats`, the statistics of these rows.
+    fn bin(&mut self, stats: &FrozenStats) {
+        let mut bins = vec![0; self.len()];
         for j in 0..LENGTH_MEASURES.len() {
-            let values: Vec<f64> = (0..self.len()).map(|i| self.value(i, j)).collect();
-            for (code, pct) in self.bins.iter_mut().zip(percentile_ranks(&values)) {
-                *code |= bin_of(pct).map_or(NO_BIN, |b| b as u8) << (2 * j);
+            for (i, code) in bins.iter_mut().enumerate() {
+                let bin = stats.length_bin(j, self.value(i, j));
+                *code |= bin.map_or(NO_BIN, |b| b as u8) << (2 * j);
             }
         }
+        self.bins = bins;
     }
 
     /// Bin of value `j` of row `i`.
