@@ -8,8 +8,9 @@
 //! analyzer's types, and `route/`, `ppm/` and `data/` never call it.
 //!
 //! ## The pieces
-//! - [`client`]: one blocking `POST {base_url}/chat/completions` per request (ureq, rustls with
-//!   bundled roots, no system OpenSSL). A per-attempt deadline (`timeout`), a shared pacer
+//! - [`client`]: one blocking `POST {base_url}/chat/completions` per request, and `GET
+//!   {base_url}/models` once at bind when no model is named (ureq, rustls with bundled roots, no
+//!   system OpenSSL). A per-attempt deadline (`timeout`), a shared pacer
 //!   (`requests_per_minute`), and retries with exponential backoff (0.5 s doubling, capped at 20 s,
 //!   jittered to 50–100 %) on what may pass: connection errors, timeouts, 429 (waiting at least its
 //!   `Retry-After`, at most 120 s), 5xx, and a 200 whose body is not JSON. A 4xx other than 429 fails
