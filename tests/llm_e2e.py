@@ -156,10 +156,21 @@ class Harness:
         self.passed = 0
         self.outputs: list[str] = []  # every SQL output and error, for the key-leak check
 
-    def sql(self, query: str, env: dict | None = None, timeout: float = 1800):
+    @staticmethod
+    def env(extra: dict | None) -> dict:
+        """The host's environment: PREFROUTE_LLM_MODEL set to MODEL_NAME, no other LLM variable, then
+        `extra` (a value None removes the variable)."""
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFROUTE_LLM_", "OPENAI_"))}
         full_env["PREFROUTE_LLM_MODEL"] = MODEL_NAME
-        full_env.update(env or {})
+        for k, v in (extra or {}).items():
+            if v is None:
+                full_env.pop(k, None)
+            else:
+                full_env[k] = v
+        return full_env
+
+    def sql(self, query: str, env: dict | None = None, timeout: float = 1800):
+        full_env = self.env(env)
         proc = subprocess.run([self.python, "-c", RUNNER, self.extension, query], capture_output=True,
                               text=True, env=full_env, timeout=timeout)
         self.outputs.append(proc.stdout + proc.stderr)
@@ -169,9 +180,7 @@ class Harness:
         return out
 
     def popen_sql(self, query: str, env: dict | None = None):
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFROUTE_LLM_", "OPENAI_"))}
-        full_env["PREFROUTE_LLM_MODEL"] = MODEL_NAME
-        full_env.update(env or {})
+        full_env = self.env(env)
         return subprocess.Popen([self.python, "-c", RUNNER, self.extension, query], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=full_env)
 
@@ -403,6 +412,141 @@ def test_faults(h: Harness, proxy: FaultProxy, server: Server):
     h.check("... and all of them are cached", proxy.chat_requests == 0, f"{proxy.chat_requests} requests")
 
 
+def same_value(a, b) -> bool:
+    """Equality that takes NaN as equal to NaN (and to nothing else)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    return type(a) is type(b) and a == b
+
+
+def same_rows(x: list, y: list) -> bool:
+    return len(x) == len(y) and all(len(r) == len(s) and all(map(same_value, r, s)) for r, s in zip(x, y))
+
+
+def test_rerun(h: Harness, proxy: FaultProxy):
+    """Issue 23: one request per distinct request key within a query, identical completions judged
+    tie without a request, and a re-run from the cache identical to the first run in every column."""
+    print("judge_pairs: one reply per request key, and a re-run from the cache is the first run:", flush=True)
+    base = subset(h, 6)
+    path = os.path.join(h.workdir, "duplicated.parquet")
+    # Rows 1-6 of the subset, plus: row 1 again right after it (both in flight at once), row 2 again at
+    # the end, row 3 with its completions swapped (its first order is row 3's swapped order), and
+    # row 4's prompt with completion_a twice (identical completions), twice.
+    h.rows(f"""COPY (SELECT * EXCLUDE (ord) FROM (
+          WITH b AS (SELECT CAST(id AS VARCHAR) AS id, prompt, completion_a, completion_b, human_pref,
+                            row_number() OVER () AS k FROM read_parquet('{base}'))
+          SELECT id, prompt, completion_a, completion_b, human_pref, k * 10 AS ord FROM b
+          UNION ALL SELECT id || '-dup', prompt, completion_a, completion_b, human_pref, 11 FROM b WHERE k = 1
+          UNION ALL SELECT id || '-dup', prompt, completion_a, completion_b, human_pref, 1000 FROM b WHERE k = 2
+          UNION ALL SELECT id || '-swapped', prompt, completion_b, completion_a, human_pref, 35 FROM b WHERE k = 3
+          UNION ALL SELECT id || '-same', prompt, completion_a, completion_a, human_pref, 12 FROM b WHERE k = 4
+          UNION ALL SELECT id || '-same2', prompt, completion_a, completion_a, human_pref, 999 FROM b WHERE k = 4
+        ) ORDER BY ord) TO '{path}' (FORMAT parquet)""")
+    texts = h.rows(f"SELECT id, prompt, completion_a, completion_b FROM read_parquet('{path}')")
+    keys = set()
+    for _, p, a, b in texts:
+        if a != b:
+            keys |= {(p, a, b), (p, b, a)}
+    n = len(texts)
+    print(f"        ({n} rows, {len(keys)} distinct requests; {2 * n} without sharing)", flush=True)
+    cols = "id, ai_pref, ai_pref_alt, ai_confidence, judge_model, error"
+    for cache_on in (True, False):
+        params = {"cache_dir": h.cache("rerun")} if cache_on else {"cache": False}
+        proxy.reset_counts()
+        first = h.rows(f"SELECT {cols} FROM {jp(proxy.url, path, max_concurrency=4, **params)}")
+        what = "cache on" if cache_on else "cache := false"
+        h.check(f"{what}: requests at the proxy = distinct request keys", proxy.chat_requests == len(keys),
+                f"{proxy.chat_requests} requests for {len(keys)} keys")
+        by_id = {r[0]: r for r in first}
+        originals = [r[0][:-len("-dup")] for r in first if r[0].endswith("-dup")]
+        dups_equal = len(originals) == 2 and all(same_rows([by_id[i][1:]], [by_id[i + "-dup"][1:]]) for i in originals)
+        h.check(f"{what}: a duplicated row gets its original's values", dups_equal,
+                str([(by_id[i], by_id[i + '-dup']) for i in originals]))
+        orig = next(r for r in first if r[0] + "-swapped" in by_id)
+        swapped = by_id[orig[0] + "-swapped"]
+        flip = {"A": "B", "B": "A"}
+        h.check(f"{what}: a row with the completions swapped shares the other order's reply",
+                swapped[1] == flip.get(orig[2]) and swapped[2] == flip.get(orig[1]), f"{orig} vs {swapped}")
+        same = [r for r in first if r[0].endswith(("-same", "-same2"))]
+        h.check(f"{what}: identical completions: tie in both orders, confidence 0.5, no error",
+                len(same) == 2 and all(r[1:4] == ["tie", "tie", 0.5] and r[5] is None for r in same), str(same))
+        labelled = sum(1 for r in first if r[1] in ("A", "B", "tie") and r[2] in ("A", "B", "tie"))
+        h.check(f"{what}: every row labelled, in input order", labelled == n and [r[0] for r in first] == [t[0] for t in texts],
+                f"{labelled} of {n}; errors {[r[5] for r in first if r[5]][:2]}")
+        if not cache_on:
+            continue
+        proxy.reset_counts()
+        again = h.rows(f"SELECT {cols} FROM {jp(proxy.url, path, max_concurrency=4, **params)}")
+        h.check("a re-run from the cache makes zero requests", proxy.requests == 0, f"{proxy.requests} requests")
+        h.check("... and returns exactly the first run, every column (NaN-aware)", same_rows(first, again),
+                str([(r, s) for r, s in zip(first, again) if not same_rows([r], [s])][:3]))
+        proxy.reset_counts()
+        one = h.rows(f"SELECT {cols} FROM {jp(proxy.url, path, max_concurrency=1, **params)}")
+        h.check("... also at max_concurrency := 1", proxy.requests == 0 and same_rows(first, one))
+        # Position consistency and ai_inconsistent do not count identical completions as inconsistent.
+        judged = os.path.join(h.workdir, "duplicated_judged.parquet")
+        h.rows(f"COPY (SELECT d.*, j.ai_pref, j.ai_pref_alt, j.ai_confidence FROM read_parquet('{path}') d "
+               f"JOIN {jp(proxy.url, path, **params)} j USING (id) WHERE d.id LIKE '%-same%') TO '{judged}' (FORMAT parquet)")
+        pc = h.rows(f"SELECT n, position_consistency FROM judge_agreement('{judged}', by := 'none')")
+        h.check("judge_agreement: identical completions are position-consistent", pc == [[2, 1.0]], str(pc))
+
+
+def server_models(server: Server) -> list:
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/v1/models", timeout=10) as r:
+        return [m["id"] for m in json.load(r)["data"]]
+
+
+def test_default_model(h: Harness, proxy: FaultProxy, server: Server):
+    """Without llm_model := and PREFROUTE_LLM_MODEL, the model is the one GET /v1/models lists."""
+    print("the default model, from GET /v1/models:", flush=True)
+    ids = server_models(server)
+    h.check("llama-server lists one model", len(ids) == 1, str(ids))
+    no_model = {"PREFROUTE_LLM_MODEL": None}
+    data = subset(h, 3)
+    cache = h.cache("default-model")
+    proxy.reset_counts()
+    r = h.rows(f"SELECT judge_model, count(*), count(ai_pref), count(ai_pref_alt) FROM {jp(proxy.url, data, cache_dir=cache)} "
+               f"GROUP BY judge_model", no_model)
+    h.check("judge_pairs: judge_model is the server's model, asked once at bind",
+            r == [[ids[0], 3, 3, 3]] and proxy.model_requests == 1 and proxy.chat_requests == 6,
+            f"{r}, {proxy.model_requests} model list requests, {proxy.chat_requests} chat requests")
+    proxy.reset_counts()
+    named = h.rows(f"SELECT * FROM {jp(proxy.url, data, cache_dir=cache, llm_model=ids[0])}")
+    unnamed = h.rows(f"SELECT * FROM {jp(proxy.url, data, cache_dir=cache)}", no_model)
+    h.check("... the same cache entries as naming it with llm_model := (re-runs: no chat request)",
+            same_rows(named, unnamed) and proxy.chat_requests == 0, f"{proxy.chat_requests} chat requests")
+    proxy.reset_counts()
+    r = h.rows(f"SELECT tagger_model, count(safety_concern) + count(error) FROM "
+               f"{dp(proxy.url, data, cache_dir=cache)[:-1]}, fields := ['safety_concern']) GROUP BY ALL", no_model)
+    h.check("describe_prompts: tagger_model is the server's model", r == [[ids[0], 3]] and proxy.model_requests == 1,
+            f"{r}, {proxy.model_requests} model list requests")
+    proxy.reset_counts()
+    r = h.rows(f"SELECT count(*), count(safety_concern) FROM tag_instances('{data}', tagger := 'llm', "
+               f"base_url := '{proxy.url}', cache_dir := '{cache}', tfidf := false)", no_model)
+    h.check("tag_instances(tagger := 'llm'): the same", r[0][0] == 3 and proxy.model_requests == 1,
+            f"{r}, {proxy.model_requests} model list requests")
+    # Several models: the proxy adds a second one to the real server's list.
+    proxy.models_rewrite = lambda j: {**j, "data": j["data"] + [{**j["data"][0], "id": "second-model"}]}
+    try:
+        errs = [h.sql(q, no_model).get("error", "") for q in (
+            f"SELECT * FROM {jp(proxy.url, data, cache_dir=cache)}",
+            f"SELECT * FROM {dp(proxy.url, data, cache_dir=cache)}",
+            f"SELECT * FROM tag_instances('{data}', tagger := 'llm', base_url := '{proxy.url}', cache_dir := '{cache}')")]
+        for fn, err in zip(("judge_pairs", "describe_prompts", "tag_instances"), errs):
+            h.check(f"{fn}: several models are an error listing them and naming llm_model :=",
+                    f"{fn}:" in err and "2 models" in err and f"'{ids[0]}'" in err and "'second-model'" in err
+                    and "llm_model :=" in err, err)
+        named = h.rows(f"SELECT count(ai_pref) FROM {jp(proxy.url, data, cache_dir=cache, llm_model=ids[0])}")
+        h.check("... and naming one works", named == [[3]], str(named))
+        proxy.models_rewrite = lambda j: {**j, "data": []}
+        err = h.sql(f"SELECT * FROM {jp(proxy.url, data, cache_dir=cache)}", no_model).get("error", "")
+        h.check("a server listing no model is an error naming llm_model :=",
+                "judge_pairs" in err and "lists no model" in err and "llm_model :=" in err, err)
+    finally:
+        proxy.models_rewrite = None
+
+
+
 def test_errors_and_key(h: Harness, proxy: FaultProxy):
     print("bind errors and the API key:", flush=True)
     port = free_port()
@@ -610,6 +754,29 @@ def agreement_sample(h: Harness, server: Server, n: int):
           f"{d.get('llamacpp:tokens_predicted_total', 0):.0f} generated", flush=True)
 
 
+def reproducibility(h: Harness, server: Server, n: int):
+    """What a cold cache reproduces: the n shortest llmbar pairs judged on two fresh caches at
+    max_concurrency 1 and 2, compared with each other, then each re-run from its own cache."""
+    print(f"reproducibility on the {n} shortest llmbar pairs (fresh caches, max_concurrency 1 vs 2):", flush=True)
+    data = subset(h, n)
+    url = f"http://127.0.0.1:{server.port}/v1"
+    cols = "id, ai_pref, ai_pref_alt, ai_confidence, judge_model, error"
+    runs = {}
+    for c in (1, 2):
+        cache = h.cache(f"repro-{c}")
+        first = h.rows(f"SELECT {cols} FROM {jp(url, data, cache_dir=cache, max_concurrency=c)}")
+        again = h.rows(f"SELECT {cols} FROM {jp(url, data, cache_dir=cache, max_concurrency=3 - c)}")
+        runs[c] = first
+        print(f"  max_concurrency {c}: re-run from its cache (at max_concurrency {3 - c}) identical in every "
+              f"column: {same_rows(first, again)}", flush=True)
+    one, two = runs[1], runs[2]
+    diffs = [abs(a[3] - b[3]) for a, b in zip(one, two) if a[3] is not None and b[3] is not None and a[3] != b[3]]
+    labels = sum(1 for a, b in zip(one, two) if a[1:3] != b[1:3])
+    print(f"  cold caches, max_concurrency 1 vs 2: ai_confidence differs on {len(diffs)} of {n} pairs "
+          f"(max {max(diffs, default=0):.5f}, median {sorted(diffs)[len(diffs) // 2] if diffs else 0:.5f}); "
+          f"labels (ai_pref, ai_pref_alt) differ on {labels}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--python", required=True)
@@ -620,6 +787,9 @@ def main() -> int:
     ap.add_argument("--no-setup", action="store_true", help="skip scripts/setup_llm.sh")
     ap.add_argument("--sample", type=int, default=0,
                     help="only measure the judge's agreement on a random sample of this many llmbar pairs")
+    ap.add_argument("--reproducibility", type=int, default=0,
+                    help="only compare cold-cache runs at max_concurrency 1 and 2 (and their cached re-runs) "
+                         "on this many of the shortest llmbar pairs")
     args = ap.parse_args()
     t_start = time.time()
     if not args.no_setup:
@@ -636,9 +806,14 @@ def main() -> int:
         if args.sample:
             agreement_sample(h, server, args.sample)
             return 0
+        if args.reproducibility:
+            reproducibility(h, server, args.reproducibility)
+            return 0
         test_errors_and_key(h, proxy)
         test_faults(h, proxy, server)
         test_machinery(h, proxy, args.full)
+        test_rerun(h, proxy)
+        test_default_model(h, proxy, server)
         test_tagger(h, proxy)
         if args.measure:
             measure(h, server, proxy)

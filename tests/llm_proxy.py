@@ -12,7 +12,9 @@ some of them itself with a fault instead:
   "badjson"    200 with a body that is not JSON
 
 `faults` are consumed one per chat request, in order; `sticky` applies to every chat request until
-cleared. The proxy only ever listens on 127.0.0.1. Use it in-process:
+cleared. `models_rewrite`, when set, is applied to the upstream's JSON reply to `GET …/models` before
+it is passed on (to make a one-model server list several, or none). The proxy only ever listens on
+127.0.0.1. Use it in-process:
 
     proxy = FaultProxy(upstream_port); proxy.start(); ... proxy.port; proxy.stats(); proxy.stop()
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import socket
 import threading
 import time
@@ -44,11 +47,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         proxy = self.server.proxy
         chat = self.path.endswith("/chat/completions")
+        models = method == "GET" and self.path.endswith("/models")
         fault = proxy._next_fault() if chat else None
         with proxy.lock:
             proxy.requests += 1
             if chat:
                 proxy.chat_requests += 1
+            if models:
+                proxy.model_requests += 1
             auth = self.headers.get("Authorization")
             if auth:
                 proxy.auth_seen.add(auth)
@@ -86,6 +92,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        rewrite = proxy.models_rewrite
+        if models and rewrite is not None and resp.status == 200:
+            data = json.dumps(rewrite(json.loads(data))).encode()
         self._reply(resp.status, data, {"Content-Type": resp.getheader("Content-Type", "application/json")})
 
     def _reply(self, code: int, payload: bytes, headers: dict):
@@ -114,6 +123,8 @@ class FaultProxy:
         self.slow_seconds = 3.0
         self.requests = 0
         self.chat_requests = 0
+        self.model_requests = 0
+        self.models_rewrite = None  # a function of the upstream's /models JSON, or None
         self.auth_seen: set[str] = set()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
@@ -143,6 +154,7 @@ class FaultProxy:
         with self.lock:
             self.requests = 0
             self.chat_requests = 0
+            self.model_requests = 0
 
     @property
     def url(self) -> str:

@@ -28,7 +28,8 @@ pub(super) const LLM_PARAMS: [(&str, ParamType); 9] = [
 /// How long the bind-time reachability check waits for a TCP connection.
 const CONNECT_CHECK: Duration = Duration::from_secs(5);
 
-/// A configured client, model and cache, and what to do on a failure.
+/// A configured client, model and cache, and what to do on a failure. The model is `llm_model :=`,
+/// else `PREFROUTE_LLM_MODEL`, else the one model the server lists (`GET {base_url}/models`).
 pub(super) struct LlmSetup {
     pub client: Client,
     pub model: String,
@@ -43,7 +44,8 @@ fn text_or_env(args: &Args, name: &str, env: &str) -> Result<Option<String>, Str
 }
 
 /// Reads the shared parameters and checks that the server is reachable (a TCP connection, no
-/// request). Every error names the function and the parameter, and never holds the API key.
+/// request); without a model named, asks the server's model list (one request). Every error names
+/// the function and the parameter, and never holds the API key.
 pub(super) fn llm_setup(args: &Args) -> Result<LlmSetup, String> {
     let name = args.function;
     let base_url = text_or_env(args, "base_url", "PREFROUTE_LLM_BASE_URL")?.ok_or_else(|| {
@@ -53,12 +55,7 @@ pub(super) fn llm_setup(args: &Args) -> Result<LlmSetup, String> {
              (base_url := 'http://127.0.0.1:8080/v1'), vLLM, Ollama or OpenAI"
         )
     })?;
-    let model = text_or_env(args, "llm_model", "PREFROUTE_LLM_MODEL")?.ok_or_else(|| {
-        format!(
-            "{name}: no model named. Hint: pass llm_model := '<model name the server knows>' (or set \
-             PREFROUTE_LLM_MODEL); it is sent with every request and is part of the cache key"
-        )
-    })?;
+    let model = text_or_env(args, "llm_model", "PREFROUTE_LLM_MODEL")?;
     let max_concurrency = match args.i64("max_concurrency")?.unwrap_or(4) {
         n if n >= 1 => n.min(256) as usize,
         n => return Err(format!("{name}: max_concurrency := {n} must be at least 1")),
@@ -105,7 +102,47 @@ pub(super) fn llm_setup(args: &Args) -> Result<LlmSetup, String> {
              PREFROUTE_LLM_BASE_URL at one that runs"
         )));
     }
+    let model = match model {
+        Some(m) => m,
+        None => server_model(name, &client)?,
+    };
     Ok(LlmSetup { client, model, cache, fail_fast })
+}
+
+/// The model a server serves, when no model is named: `GET {base_url}/models` (one request, at
+/// bind) must list exactly one.
+fn server_model(name: &str, client: &Client) -> Result<String, String> {
+    let endpoint = client.endpoint();
+    let url = endpoint.redact(&endpoint.base_url);
+    let hint =
+        "Hint: pass llm_model := '<model>' (or set PREFROUTE_LLM_MODEL); it is sent with every request \
+                and is part of the cache key";
+    let models = client.models().map_err(|e| {
+        endpoint.redact(&format!(
+            "{name}: no model named, and the server's model list (GET {url}/models) could not be read: {}. {hint}",
+            e.message
+        ))
+    })?;
+    match models.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "{name}: no model named, and the server at '{url}' lists no model (GET {url}/models). {hint}"
+        )),
+        many => {
+            const SHOWN: usize = 20;
+            let mut listed: Vec<String> = many.iter().take(SHOWN).map(|m| format!("'{m}'")).collect();
+            if many.len() > SHOWN {
+                listed.push(format!("… ({} more)", many.len() - SHOWN));
+            }
+            Err(endpoint.redact(&format!(
+                "{name}: no model named, and the server at '{url}' lists {} models: {}. Hint: pick one with \
+                 llm_model := '{}' (or set PREFROUTE_LLM_MODEL)",
+                many.len(),
+                listed.join(", "),
+                many[0]
+            )))
+        }
+    }
 }
 
 /// The "requests" progress line of `function` (on with `progress := true`, `flag`, or

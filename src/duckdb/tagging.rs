@@ -102,7 +102,7 @@ fn llm_tagger(args: &Args) -> Result<Option<LlmTagger>, String> {
         other => Err(format!(
             "{NAME}: unknown tagger '{other}'. Hint: use tagger := 'rules' (default: local rules, no network) or \
              tagger := 'llm' (the paper's analyzer prompt, asked of an OpenAI-compatible server: needs base_url := \
-             and llm_model :=, or PREFROUTE_LLM_BASE_URL and PREFROUTE_LLM_MODEL)"
+             or PREFROUTE_LLM_BASE_URL; llm_model := unless the server serves one model)"
         )),
     }
 }

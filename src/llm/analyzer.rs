@@ -24,7 +24,8 @@
 //!   value outside the options is no value at all, not a shortened list: a model that wanders off
 //!   the options has not answered the question.
 //! - **Decoding**: `temperature: 0`, `seed: 42`, `max_tokens: 150`, like the judge; every finished
-//!   reply (in or out of the vocabulary) is cached, failures are not.
+//!   reply (in or out of the vocabulary) is cached, failures are not. Within one run a request is
+//!   sent once however many rows repeat a prompt (the runner's single-flight).
 
 use super::cache::{request_key, Cache};
 use super::client::Client;
@@ -257,17 +258,28 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
-    /// Asks field `k` of `prompt`. Never fails as a whole: see [`FieldOutcome`].
-    pub fn ask(&self, k: usize, prompt: &str) -> FieldOutcome {
-        let spec = field_spec(k);
+    /// The messages and decoding parameters of field `k` of `prompt`, and their cache key.
+    fn request(&self, k: usize, prompt: &str) -> (String, Value, Value) {
         let messages = json!([{"role": "user", "content": message(k, prompt)}]);
         let decoding = json!({
             "temperature": 0,
             "seed": SEED,
             "max_tokens": MAX_TOKENS,
-            "response_format": spec.response_format(),
+            "response_format": field_spec(k).response_format(),
         });
         let key = request_key(&self.model, TEMPLATE_VERSION, &messages, &decoding);
+        (key, messages, decoding)
+    }
+
+    /// The cache key of the request that [`Analyzer::ask`] makes for field `k` of `prompt`.
+    pub fn key(&self, k: usize, prompt: &str) -> String {
+        self.request(k, prompt).0
+    }
+
+    /// Asks field `k` of `prompt`. Never fails as a whole: see [`FieldOutcome`].
+    pub fn ask(&self, k: usize, prompt: &str) -> FieldOutcome {
+        let spec = field_spec(k);
+        let (key, messages, decoding) = self.request(k, prompt);
         let read = |content: &str, cached: bool| match spec.parse(content) {
             Ok(a) => FieldOutcome::Value(a, cached),
             Err(e) => FieldOutcome::Missing(e, cached),
@@ -387,6 +399,18 @@ impl<T: Clone + Send + Sync + 'static> Work for DescribeWork<T> {
             (Some(p), Some(&k)) => self.0.ask(k, p),
             _ => FieldOutcome::Failed("nothing to ask".into()),
         }
+    }
+
+    fn key(&self, item: &DescribeItem<T>, j: usize) -> Option<String> {
+        match (&item.prompt, item.asked.get(j)) {
+            (Some(p), Some(&k)) => Some(self.0.key(k, p)),
+            _ => None,
+        }
+    }
+
+    fn stored(&self, answer: &FieldOutcome) -> bool {
+        // Every reply is cached before it is returned (a failed write is `Failed`).
+        self.0.cache.is_some() && !matches!(answer, FieldOutcome::Failed(_))
     }
 
     fn failed(&self, message: String) -> FieldOutcome {

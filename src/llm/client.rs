@@ -1,5 +1,6 @@
-//! The HTTP side: one blocking chat-completions call with a deadline, retries with
-//! exponential backoff and jitter, a shared request pacer, and no key in any message.
+//! The HTTP side: one blocking chat-completions call (or the model list, `GET /models`) with a
+//! deadline, retries with exponential backoff and jitter, a shared request pacer, and no key in any
+//! message.
 
 use rand::Rng;
 use serde_json::Value;
@@ -147,10 +148,29 @@ impl Client {
     /// POSTs `body` to `{base_url}/chat/completions` and returns the parsed JSON reply,
     /// retrying transient failures up to `max_retries` times.
     pub fn chat(&self, body: &Value) -> Result<Value, CallError> {
-        let text = body.to_string();
+        self.call("/chat/completions", Some(&body.to_string()))
+    }
+
+    /// The ids of the models the server lists at `GET {base_url}/models` (the OpenAI list,
+    /// `{"data": [{"id": …}, …]}`), in its order; retried like [`Client::chat`].
+    pub fn models(&self) -> Result<Vec<String>, CallError> {
+        let reply = self.call("/models", None)?;
+        let bad = || CallError {
+            message: self.endpoint.redact(&format!(
+                "the reply is not a model list ({{\"data\": [{{\"id\": …}}]}}): {}",
+                snippet(&reply.to_string())
+            )),
+            transient: false,
+        };
+        let data = reply.get("data").and_then(Value::as_array).ok_or_else(bad)?;
+        data.iter().map(|m| m.get("id").and_then(Value::as_str).map(str::to_string).ok_or_else(bad)).collect()
+    }
+
+    /// One call (a POST of `body`, or a GET without one) to `{base_url}{path}`, with the retries.
+    fn call(&self, path: &str, body: Option<&str>) -> Result<Value, CallError> {
         let mut attempt = 0u32;
         loop {
-            let (result, retry_after) = self.attempt(&text);
+            let (result, retry_after) = self.attempt(path, body);
             match result {
                 Ok(v) => return Ok(v),
                 Err(e) if !e.transient || attempt >= self.limits.max_retries => {
@@ -192,17 +212,30 @@ impl Client {
     }
 
     /// One attempt; on failure also the server's `Retry-After`, if it sent one.
-    fn attempt(&self, body: &str) -> (Result<Value, CallError>, Option<Duration>) {
+    fn attempt(&self, path: &str, body: Option<&str>) -> (Result<Value, CallError>, Option<Duration>) {
         self.pace();
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let url = format!("{}/chat/completions", self.endpoint.base_url);
-        let mut request = self.agent.post(&url).header("Content-Type", "application/json");
-        if let Some(key) = &self.endpoint.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
+        let url = format!("{}{path}", self.endpoint.base_url);
+        let auth = self.endpoint.api_key.as_ref().map(|key| format!("Bearer {key}"));
+        let sent = match body {
+            Some(body) => {
+                let mut request = self.agent.post(&url).header("Content-Type", "application/json");
+                if let Some(auth) = &auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(body)
+            }
+            None => {
+                let mut request = self.agent.get(&url);
+                if let Some(auth) = &auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+        };
         let transient =
             |message: String| CallError { message: self.endpoint.redact(&message), transient: true };
-        let mut response = match request.send(body) {
+        let mut response = match sent {
             Ok(r) => r,
             Err(e) => return (Err(transient(describe_transport(&e, &self.limits))), None),
         };

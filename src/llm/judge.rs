@@ -101,14 +101,25 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Asks which of `first` and `second` (shown as A and B) better follows `prompt`.
-    pub fn ask(&self, prompt: &str, first: &str, second: &str) -> Result<Verdict, String> {
+    /// The messages and decoding parameters of one ordering, and their cache key.
+    fn request(&self, prompt: &str, first: &str, second: &str) -> (String, Value, Value) {
         let messages = json!([
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": self.template.fill(prompt, first, second)},
         ]);
         let decoding = decoding();
         let key = request_key(self.model, &self.template.version, &messages, &decoding);
+        (key, messages, decoding)
+    }
+
+    /// The cache key of the request that [`Judge::ask`] makes for these texts.
+    pub fn key(&self, prompt: &str, first: &str, second: &str) -> String {
+        self.request(prompt, first, second).0
+    }
+
+    /// Asks which of `first` and `second` (shown as A and B) better follows `prompt`.
+    pub fn ask(&self, prompt: &str, first: &str, second: &str) -> Result<Verdict, String> {
+        let (key, messages, decoding) = self.request(prompt, first, second);
         if let Some(hit) = self.cache.and_then(|c| c.get(&key)) {
             if let Ok(mut v) = verdict_from_payload(&hit) {
                 v.cached = true;

@@ -8,8 +8,9 @@
 //! analyzer's types, and `route/`, `ppm/` and `data/` never call it.
 //!
 //! ## The pieces
-//! - [`client`]: one blocking `POST {base_url}/chat/completions` per request (ureq, rustls with
-//!   bundled roots, no system OpenSSL). A per-attempt deadline (`timeout`), a shared pacer
+//! - [`client`]: one blocking `POST {base_url}/chat/completions` per request, and `GET
+//!   {base_url}/models` once at bind when no model is named (ureq, rustls with bundled roots, no
+//!   system OpenSSL). A per-attempt deadline (`timeout`), a shared pacer
 //!   (`requests_per_minute`), and retries with exponential backoff (0.5 s doubling, capped at 20 s,
 //!   jittered to 50–100 %) on what may pass: connection errors, timeouts, 429 (waiting at least its
 //!   `Retry-After`, at most 120 s), 5xx, and a 200 whose body is not JSON. A 4xx other than 429 fails
@@ -32,10 +33,15 @@
 //!
 //! ## Determinism
 //! [`PairJudge::judge`] (and the [`runner`] under it) runs pairs on `max_concurrency` threads and
-//! returns the results in input order; every request is greedy and seeded, so the labels depend on the server and the
-//! model, not on how many requests ran at once. (A server that batches requests may still change a
-//! log-probability in its last digits; the label is the arg-max and does not move.)
-//!
+//! returns the results in input order. Within one run each distinct request (cache key) is sent
+//! once and its reply serves every row that needs it (the runner's single-flight), and every reply
+//! is cached as it arrives, so a re-run from the cache returns exactly what the first run returned,
+//! in every column. A pair whose completions are identical is not asked at all: `tie` in both orders
+//! with confidence [`IDENTICAL_CONFIDENCE`]. Requests are greedy and seeded, so the labels depend
+//! on the server and the model, not on how many requests ran at once; a server that batches
+//! requests (llama.cpp, vLLM) may still move a log-probability, and so `ai_confidence`, in its
+//! last digits from one cold-cache run to the next (README: measured).
+
 //! ## Example
 //! ```no_run
 //! use prefroute::llm::{client::{Client, Endpoint, Limits}, judge::Template, PairInput, PairJudge};
@@ -87,6 +93,13 @@ pub struct PairJudgement {
     pub prompt_head: String,
 }
 
+/// `ai_confidence` of a pair whose completions are identical, judged `tie` without a request:
+/// P(A) = P(B) for a judge that cannot tell the texts apart, so P(tie's side) / (P(A) + P(B)) = 1/2,
+/// the least sure a verdict can be. A number rather than NULL so that `ai_confidence` keeps one
+/// meaning (0.5–1, higher = surer) for every judged row, and a risk model reading it sees an
+/// unsure judge, not a missing value replaced by the training mean.
+pub const IDENTICAL_CONFIDENCE: f64 = 0.5;
+
 /// A configured judge: the client, the model name, the template, the cache, and whether to also
 /// ask with the completions swapped.
 pub struct PairJudge {
@@ -134,23 +147,25 @@ impl Work for PairWork {
     fn requests(&self, p: &PairInput) -> usize {
         match null_field(p) {
             Some(_) => 0,
+            None if identical(p) => 0,
             None if self.0.swap => 2,
             None => 1,
         }
     }
 
+    fn key(&self, p: &PairInput, o: usize) -> Option<String> {
+        let (prompt, first, second) = ordering(p, o)?;
+        Some(self.judge().key(prompt, first, second))
+    }
+
     fn ask(&self, p: &PairInput, o: usize) -> Self::Answer {
-        let judge = Judge {
-            client: &self.0.client,
-            model: &self.0.model,
-            template: &self.0.template,
-            cache: self.0.cache.as_ref(),
-        };
-        let (Some(prompt), Some(a), Some(b)) = (p.prompt.as_deref(), p.a.as_deref(), p.b.as_deref()) else {
-            return Err("a NULL text".into());
-        };
-        let (first, second) = if o == 0 { (a, b) } else { (b, a) };
-        judge.ask(prompt, first, second)
+        let (prompt, first, second) = ordering(p, o).ok_or("a NULL text")?;
+        self.judge().ask(prompt, first, second)
+    }
+
+    fn stored(&self, answer: &Self::Answer) -> bool {
+        // A verdict is cached before it is returned (a failed write is an error).
+        self.0.cache.is_some() && answer.is_ok()
     }
 
     fn failed(&self, message: String) -> Self::Answer {
@@ -174,6 +189,13 @@ impl Work for PairWork {
                 None => "NULL".into(),
             },
         };
+        if null_field(p).is_none() && identical(p) {
+            // No request: a judge cannot prefer a text to itself (see IDENTICAL_CONFIDENCE).
+            out.ai_pref = Some(Label::Tie);
+            out.ai_pref_alt = self.0.swap.then_some(Label::Tie);
+            out.ai_confidence = Some(IDENTICAL_CONFIDENCE);
+            return out;
+        }
         let mut errors = Vec::new();
         for (o, answer) in answers.into_iter().enumerate() {
             match answer {
@@ -196,10 +218,84 @@ impl Work for PairWork {
     }
 }
 
+impl PairWork {
+    fn judge(&self) -> Judge<'_> {
+        Judge {
+            client: &self.0.client,
+            model: &self.0.model,
+            template: &self.0.template,
+            cache: self.0.cache.as_ref(),
+        }
+    }
+}
+
+/// The prompt and the completions in the order of request `o` (0: as given, 1: swapped); `None`
+/// when a text is NULL.
+fn ordering(p: &PairInput, o: usize) -> Option<(&str, &str, &str)> {
+    let (prompt, a, b) = (p.prompt.as_deref()?, p.a.as_deref()?, p.b.as_deref()?);
+    Some(if o == 0 { (prompt, a, b) } else { (prompt, b, a) })
+}
+
+/// Whether the two completions are the same text, byte for byte (both non-NULL).
+fn identical(p: &PairInput) -> bool {
+    p.a.is_some() && p.a == p.b
+}
+
 /// The first of prompt / completion_a / completion_b that is NULL.
 fn null_field(p: &PairInput) -> Option<&'static str> {
     [("prompt", &p.prompt), ("completion_a", &p.a), ("completion_b", &p.b)]
         .into_iter()
         .find(|(_, v)| v.is_none())
         .map(|(n, _)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use client::{Endpoint, Limits};
+
+    /// A judge of a server that is not there (port 9, discard: connections are refused), no retries.
+    fn offline_judge(swap: bool) -> Arc<PairJudge> {
+        let limits = Limits { max_retries: 0, ..Limits::default() };
+        let client = Client::new(Endpoint::new("http://127.0.0.1:9/v1", None), limits);
+        Arc::new(PairJudge { client, model: "m".into(), template: Template::builtin(), cache: None, swap })
+    }
+
+    fn pair(id: &str, prompt: &str, a: &str, b: &str) -> PairInput {
+        PairInput { id: id.into(), prompt: Some(prompt.into()), a: Some(a.into()), b: Some(b.into()) }
+    }
+
+    #[test]
+    fn identical_completions_are_a_tie_without_a_request() {
+        for swap in [true, false] {
+            let judge = offline_judge(swap);
+            let work = PairWork(Arc::clone(&judge));
+            let same = pair("1", "Say hi", "hi", "hi");
+            assert_eq!(work.requests(&same), 0);
+            let out = judge.judge(&[same.clone(), pair("2", "Say hi", "hi", "hi ")]);
+            // Only the second pair was asked: one attempt per order.
+            assert_eq!(judge.client.requests_sent(), 1 + u64::from(swap));
+            assert_eq!(out[0].ai_pref, Some(Label::Tie));
+            assert_eq!(out[0].ai_pref_alt, swap.then_some(Label::Tie));
+            assert_eq!(out[0].ai_confidence, Some(IDENTICAL_CONFIDENCE));
+            assert_eq!(out[0].error, None);
+            // "hi" and "hi " differ by a byte: asked (and failing here, with nobody at port 9).
+            assert_eq!(out[1].ai_pref, None);
+            assert!(out[1].error.is_some());
+        }
+    }
+
+    #[test]
+    fn duplicated_rows_share_keys_and_the_two_orders_differ() {
+        let work = PairWork(offline_judge(true));
+        let p = pair("1", "Which is larger?", "2", "3");
+        let dup = pair("7", "Which is larger?", "2", "3");
+        assert_eq!(work.key(&p, 0), work.key(&dup, 0));
+        assert_eq!(work.key(&p, 1), work.key(&dup, 1));
+        assert_ne!(work.key(&p, 0), work.key(&p, 1));
+        // The swapped order of (a, b) is the first order of (b, a).
+        assert_eq!(work.key(&p, 1), work.key(&pair("2", "Which is larger?", "3", "2"), 0));
+        let null = PairInput { b: None, ..p };
+        assert_eq!((work.requests(&null), work.key(&null, 0)), (0, None));
+    }
 }

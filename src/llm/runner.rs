@@ -18,10 +18,22 @@
 //! them.
 //!
 //! The workers read items from the source themselves, at most `ahead` items past the last one handed
-//! out, so memory stays bounded whatever the input's size.
+//! out, so memory stays bounded whatever the input's size (but for the memo below).
+//!
+//! **One request per key (single-flight).** A request may have a key ([`Work::key`]: the response
+//! cache's key, a hash of everything that is sent). Within one run, a key is asked once: the first
+//! request with that key (in hand-out order) is sent, and every later one waits for its reply, or
+//! takes it if it has come, instead of sending another. Duplicated items (and, for the judge, a pair
+//! and its twin with the completions swapped) thus get one reply between them -- not two replies
+//! that a batching server may answer with different log-probabilities, of which the cache could
+//! keep only one, so that a re-run from the cache could never give what the first run gave. Failures are shared
+//! the same way (one outcome per key per run). The memo keeps a reply only while the response cache
+//! does not hold it ([`Work::stored`]): a stored reply is forgotten, and a later request with its key
+//! reads the cache (the same payload, so the same answer). Without a cache (`cache := false`) the memo
+//! keeps every distinct reply of the run, a few hundred bytes each.
 
 use crate::progress::Progress;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -31,7 +43,7 @@ pub const PACE: Duration = Duration::from_secs(1);
 /// What to do with each item: how many requests it needs, one request, and the result of its answers.
 pub trait Work: Send + Sync + 'static {
     type Item: Send + Sync + 'static;
-    type Answer: Send + 'static;
+    type Answer: Clone + Send + 'static;
     type Output: Send + 'static;
     /// The requests `item` needs (0: its result comes from [`Work::finish`] alone).
     fn requests(&self, item: &Self::Item) -> usize;
@@ -45,6 +57,17 @@ pub trait Work: Send + Sync + 'static {
     fn cached(&self, _answer: &Self::Answer) -> bool {
         false
     }
+    /// The key of request `k` of `item`: requests with equal keys are asked once per run and share
+    /// the reply (see the module doc). `None` (the default): never shared. Called when the item is
+    /// read, off the runner's lock.
+    fn key(&self, _item: &Self::Item, _k: usize) -> Option<String> {
+        None
+    }
+    /// Whether the response cache holds `answer`, so that asking its key again reads the cache
+    /// instead of sending a request: the runner then need not remember it.
+    fn stored(&self, _answer: &Self::Answer) -> bool {
+        false
+    }
     /// The item's result from its answers, in request order.
     fn finish(&self, item: &Self::Item, answers: Vec<Self::Answer>) -> Self::Output;
 }
@@ -55,14 +78,28 @@ pub type Source<I> = Box<dyn FnMut() -> Result<Option<Vec<I>>, String> + Send>;
 
 struct Pending<W: Work> {
     item: Arc<W::Item>,
+    /// The key of each request ([`Work::key`]).
+    keys: Vec<Option<String>>,
     answers: Vec<Option<W::Answer>>,
     next_k: usize,
     remaining: usize,
 }
 
+/// A key asked in this run: its request is in flight (with the requests waiting for its reply, as
+/// (item, request)), or its reply has come and the cache does not hold it.
+enum Slot<A> {
+    Asked(Vec<(u64, usize)>),
+    Answered(A),
+}
+
+/// A request to send: item sequence number, request index, the item, the request's key.
+type Job<I> = (u64, usize, Arc<I>, Option<String>);
+
 struct State<W: Work> {
     /// Items read and not yet finished, by sequence number.
     pending: BTreeMap<u64, Pending<W>>,
+    /// The keys asked in this run (single-flight; see the module doc).
+    slots: HashMap<String, Slot<W::Answer>>,
     /// Finished items not yet handed out.
     ready: BTreeMap<u64, W::Output>,
     /// Sequence number of the next item the source gives.
@@ -92,17 +129,15 @@ impl<W: Work> Shared<W> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The next job, reading the source when no read item has one left. `None`: stop.
-    fn next_job(&self) -> Option<(u64, usize, Arc<W::Item>)> {
+    /// The next request to send, reading the source when no read item has one left. `None`: stop.
+    fn next_job(&self) -> Option<Job<W::Item>> {
         let mut st = self.lock();
         loop {
             if st.cancelled {
                 return None;
             }
-            if let Some((&seq, p)) = st.pending.iter_mut().find(|(_, p)| p.next_k < p.answers.len()) {
-                let k = p.next_k;
-                p.next_k += 1;
-                return Some((seq, k, Arc::clone(&p.item)));
+            if let Some(job) = self.take_job(&mut st) {
+                return Some(job);
             }
             if st.exhausted && st.pending.is_empty() {
                 return None;
@@ -116,20 +151,35 @@ impl<W: Work> Shared<W> {
                         Err(format!("internal error: {}", crate::parallel::panic_message(&p)))
                     })
                 };
+                // Request counts and keys off the lock: a key hashes the whole request.
+                let batch = batch.map(|items| {
+                    items.map(|items| {
+                        let keyed: Vec<(W::Item, Vec<Option<String>>)> = items
+                            .into_iter()
+                            .map(|item| {
+                                let keys =
+                                    (0..self.work.requests(&item)).map(|k| self.work.key(&item, k)).collect();
+                                (item, keys)
+                            })
+                            .collect();
+                        keyed
+                    })
+                });
                 st = self.lock();
                 st.reading = false;
                 match batch {
                     Ok(Some(items)) => {
-                        for item in items {
-                            let n = self.work.requests(&item);
+                        for (item, keys) in items {
                             let seq = st.read;
                             st.read += 1;
-                            if n == 0 {
+                            if keys.is_empty() {
                                 let out = self.work.finish(&item, Vec::new());
                                 st.ready.insert(seq, out);
                             } else {
+                                let n = keys.len();
                                 let p = Pending {
                                     item: Arc::new(item),
+                                    keys,
                                     answers: (0..n).map(|_| None).collect(),
                                     next_k: 0,
                                     remaining: n,
@@ -152,8 +202,47 @@ impl<W: Work> Shared<W> {
         }
     }
 
+    /// The first request not yet handed out whose key is not asked yet. Those before it whose key
+    /// is asked wait for that reply, or take it if it has come.
+    fn take_job(&self, st: &mut State<W>) -> Option<Job<W::Item>> {
+        loop {
+            let (&seq, p) = st.pending.iter_mut().find(|(_, p)| p.next_k < p.answers.len())?;
+            let k = p.next_k;
+            p.next_k += 1;
+            let item = Arc::clone(&p.item);
+            let Some(key) = p.keys[k].clone() else { return Some((seq, k, item, None)) };
+            match st.slots.get_mut(&key) {
+                None => {
+                    st.slots.insert(key.clone(), Slot::Asked(Vec::new()));
+                    return Some((seq, k, item, Some(key)));
+                }
+                Some(Slot::Asked(waiting)) => waiting.push((seq, k)),
+                Some(Slot::Answered(answer)) => {
+                    let answer = answer.clone();
+                    self.progress.advance_cached(1);
+                    self.deliver(st, seq, k, answer);
+                }
+            }
+        }
+    }
+
+    /// Sets the answer of request `k` of item `seq`; the item's result once it has them all.
+    fn deliver(&self, st: &mut State<W>, seq: u64, k: usize, answer: W::Answer) {
+        let Some(p) = st.pending.get_mut(&seq) else { return };
+        p.answers[k] = Some(answer);
+        p.remaining -= 1;
+        if p.remaining == 0 {
+            if let Some(p) = st.pending.remove(&seq) {
+                let answers: Vec<W::Answer> = p.answers.into_iter().flatten().collect();
+                let out = self.work.finish(&p.item, answers);
+                st.ready.insert(seq, out);
+            }
+            self.changed.notify_all();
+        }
+    }
+
     fn worker(self: Arc<Self>) {
-        while let Some((seq, k, item)) = self.next_job() {
+        while let Some((seq, k, item, key)) = self.next_job() {
             let work = &self.work;
             let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work.ask(&item, k)))
                 .unwrap_or_else(|p| {
@@ -166,17 +255,21 @@ impl<W: Work> Shared<W> {
                 self.progress.advance(1);
             }
             let mut st = self.lock();
-            let Some(p) = st.pending.get_mut(&seq) else { continue };
-            p.answers[k] = Some(answer);
-            p.remaining -= 1;
-            if p.remaining == 0 {
-                if let Some(p) = st.pending.remove(&seq) {
-                    let answers: Vec<W::Answer> = p.answers.into_iter().flatten().collect();
-                    let out = self.work.finish(&p.item, answers);
-                    st.ready.insert(seq, out);
+            if let Some(key) = key {
+                // The requests that waited for this key take the same reply (no request of their own).
+                let waiting = match st.slots.remove(&key) {
+                    Some(Slot::Asked(waiting)) => waiting,
+                    _ => Vec::new(),
+                };
+                self.progress.advance_cached(waiting.len() as u64);
+                for (s, j) in waiting {
+                    self.deliver(&mut st, s, j, answer.clone());
                 }
-                self.changed.notify_all();
+                if !work.stored(&answer) {
+                    st.slots.insert(key, Slot::Answered(answer.clone()));
+                }
             }
+            self.deliver(&mut st, seq, k, answer);
         }
         self.changed.notify_all();
     }
@@ -201,6 +294,7 @@ impl<W: Work> Runner<W> {
             work,
             state: Mutex::new(State {
                 pending: BTreeMap::new(),
+                slots: HashMap::new(),
                 ready: BTreeMap::new(),
                 read: 0,
                 emitted: 0,
@@ -394,6 +488,82 @@ mod tests {
         let (rows, err) = run(3, Some(21));
         assert_eq!(rows.len(), 21);
         assert_eq!(err.as_deref(), Some("broken input"));
+    }
+
+    /// Item n's one request has key n % 7 (so keys repeat across items) and answers with a serial
+    /// number: two sends of one key would give different answers. With `store`, replies also go to
+    /// an in-memory "cache" that `ask` reads first, as the response cache does.
+    struct Keyed {
+        sent: Mutex<HashMap<u64, usize>>,
+        serial: AtomicUsize,
+        store: Option<Mutex<HashMap<u64, usize>>>,
+    }
+
+    impl Keyed {
+        fn new(store: bool) -> Keyed {
+            Keyed {
+                sent: Mutex::new(HashMap::new()),
+                serial: AtomicUsize::new(0),
+                store: store.then(|| Mutex::new(HashMap::new())),
+            }
+        }
+    }
+
+    impl Work for Keyed {
+        type Item = u64;
+        type Answer = usize;
+        type Output = (u64, usize);
+        fn requests(&self, _: &u64) -> usize {
+            1
+        }
+        fn key(&self, item: &u64, _: usize) -> Option<String> {
+            Some(format!("k{}", item % 7))
+        }
+        fn ask(&self, item: &u64, _: usize) -> usize {
+            if let Some(hit) = self.store.as_ref().and_then(|c| c.lock().unwrap().get(&(item % 7)).copied()) {
+                return hit;
+            }
+            *self.sent.lock().unwrap().entry(item % 7).or_default() += 1;
+            let answer = self.serial.fetch_add(1, Ordering::SeqCst);
+            // Slow enough that later items with the same key arrive while it is in flight.
+            std::thread::sleep(Duration::from_millis(20 + item % 3 * 10));
+            if let Some(c) = &self.store {
+                c.lock().unwrap().insert(item % 7, answer);
+            }
+            answer
+        }
+        fn stored(&self, _: &usize) -> bool {
+            self.store.is_some()
+        }
+        fn failed(&self, _: String) -> usize {
+            usize::MAX
+        }
+        fn finish(&self, item: &u64, answers: Vec<usize>) -> (u64, usize) {
+            (*item, answers[0])
+        }
+    }
+
+    #[test]
+    fn each_key_is_sent_once_per_run_and_its_reply_shared() {
+        for store in [false, true] {
+            for concurrency in [1, 4] {
+                let work = Arc::new(Keyed::new(store));
+                let runner =
+                    Runner::start(Arc::clone(&work), source(60, 9, None), concurrency, 16, Progress::off());
+                let mut out = Vec::new();
+                while let Some(rows) = runner.next(5).unwrap() {
+                    out.extend(rows);
+                }
+                assert_eq!(out.iter().map(|r| r.0).collect::<Vec<_>>(), (0..60).collect::<Vec<_>>());
+                let sent = work.sent.lock().unwrap().clone();
+                assert_eq!(sent.len(), 7, "store {store}, concurrency {concurrency}");
+                assert!(sent.values().all(|&n| n == 1), "store {store}, concurrency {concurrency}: {sent:?}");
+                // Every item of a key got the one reply of that key.
+                for (item, answer) in &out {
+                    assert_eq!(*answer, out[(item % 7) as usize].1, "item {item}");
+                }
+            }
+        }
     }
 
     #[test]

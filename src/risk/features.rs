@@ -298,6 +298,23 @@ mod tests {
     }
 
     #[test]
+    fn identical_completions_judged_tie_are_consistent_and_unsure() {
+        // judge_pairs' row for identical completions: tie in both orders, confidence 0.5.
+        let signals = InputSignals { has_alt: true, has_confidence: true, extra: vec![] };
+        let set = FeatureSet::catalogue(&signals)
+            .unwrap()
+            .select(&JUDGE_FEATURES.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "test");
+        let judge = JudgeRow {
+            alt: Some(Some(Label::Tie)),
+            confidence: Some(Some(crate::llm::IDENTICAL_CONFIDENCE)),
+            extra: &[],
+        };
+        let mut out = Vec::new();
+        set.unwrap().values(&inst(Some(Label::Tie), (5, 5)), &judge, &mut out);
+        assert_eq!(out, [0.0, 0.5, 1.0, 0.0]);
+    }
+
+    #[test]
     fn unknown_or_unavailable_features_are_errors_that_say_why() {
         let all = FeatureSet::catalogue(&InputSignals::default()).unwrap();
         let e = all.select(&["ai_inconsistent".to_string()], "risk_fit").unwrap_err().to_string();
