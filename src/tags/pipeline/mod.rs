@@ -200,13 +200,23 @@ pub fn computed_fields(row: &InstanceTags) -> Vec<usize> {
     (0..DESCRIPTIVE_FIELDS.len()).filter(|&k| row.descriptive_origin[k] == Origin::Computed).collect()
 }
 
+/// What an outside tagger (the LLM analyzer) answered for one row, in the
+/// tagger's own types: the fields it was asked (indices into
+/// [`DESCRIPTIVE_FIELDS`]), their values, and the asked fields that got none.
+#[derive(Clone, Copy, Debug)]
+pub struct AskedFields<'a> {
+    pub asked: &'a [usize],
+    pub values: &'a Descriptive,
+    pub missing: &'a [&'static str],
+}
+
 /// Replaces the fields the LLM tagger was asked (`d.asked`) by its answers: a field in `d.missing`
 /// gets no value (an empty list or NULL, origin [`Origin::Missing`], as a NULL input column does),
 /// the others its values. The row's descriptive tags are recomputed; its measure tags stay.
-pub fn apply_llm_fields(row: &mut InstanceTags, d: &crate::llm::analyzer::Described) {
-    for &k in &d.asked {
+pub fn apply_llm_fields(row: &mut InstanceTags, d: AskedFields) {
+    for &k in d.asked {
         let got = !d.missing.contains(&DESCRIPTIVE_FIELDS[k]);
-        let (r, a) = (&mut row.descriptive, &d.fields);
+        let (r, a) = (&mut row.descriptive, d.values);
         match k {
             0 => r.subject_of_expertise = a.subject_of_expertise.clone(),
             1 => r.languages = a.languages.clone(),
@@ -288,11 +298,11 @@ mod tests {
         let mut row = rows[0].clone();
         let asked = computed_fields(&row);
         assert_eq!(asked, (0..8).collect::<Vec<_>>());
-        let mut d = crate::llm::analyzer::Described { asked: asked.clone(), ..Default::default() };
-        d.fields.subject_of_expertise = vec!["Law".into()];
-        d.fields.safety_concern = Some("high".into());
-        d.missing = vec!["expertise_level", "open_endedness", "complexity_of_intents", "languages"];
-        apply_llm_fields(&mut row, &d);
+        let mut values = Descriptive::default();
+        values.subject_of_expertise = vec!["Law".into()];
+        values.safety_concern = Some("high".into());
+        let missing = ["expertise_level", "open_endedness", "complexity_of_intents", "languages"];
+        apply_llm_fields(&mut row, AskedFields { asked: &asked, values: &values, missing: &missing });
         let names: Vec<&str> = row.tags.names().collect();
         let descriptive: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("analyzer")).collect();
         assert_eq!(
