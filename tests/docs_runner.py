@@ -39,13 +39,18 @@ Info-string attributes of a ```sql block (anything else is an error, so a typo c
 
 Shown output. A ```output block right after a ```sql block (blank lines between are allowed) is the
 result of that block's LAST statement, as a table: a header line of column names, then one line per
-row, cells separated by `│` or `|` (DuckDB's `.mode box`, or `.mode markdown`); border lines
-(`┌─┬┐`, `|---|`) are ignored. Cells are compared as text, except that every number in an expected
-cell is compared to the precision it is printed with: `0.775` accepts 0.7745 ... 0.7755, `12` accepts
-only 12 (the same rule as tests/sqllogic.py). Strings show as themselves, NULL as `NULL`, lists as
+row, cells separated by `│` or `|`, as the DuckDB CLI prints it (`.mode box`, `.mode markdown`, or the
+default duckbox, whose line of column types under the header is ignored); border lines (`┌─┬┐`,
+`|---|`) are ignored. A duckbox that elides rows (`…`) cannot be compared: show a smaller result. Cells are compared as text, except that every number in an expected
+cell is compared to the precision it is printed with: `0.775` accepts 0.7745 ... 0.7755 (the rule of
+tests/sqllogic.py), while an integer is exact (`12` accepts only 12). Strings show as themselves, NULL as `NULL`, lists as
 `[a, b]`, booleans as `true`/`false`. `output rowsort` compares the rows in sorted order (for a
 result without ORDER BY). On a mismatch the report prints the actual table in this format, ready to
-paste. An output block that follows no ```sql block, or follows a skipped one, is an error.
+paste. An output block that follows no ```sql block, or a skipped one, or one that must fail, is an
+error.
+
+An SQL error stops the page (the blocks after it would run in a broken session); an output that
+differs does not, so one run reports every difference of a page.
 
 Links. Every relative link of a page (`[text](other.md#anchor)`, `![img](x.png)`, `(#anchor)`) must
 point at a file of the repository and, for a `#anchor` into a Markdown page, at one of its headings
@@ -200,34 +205,6 @@ def statements(block: Block, split) -> list[tuple[int, str]]:
     return out
 
 
-def naive_split(sql: str) -> list[str]:
-    """Statements split on `;` outside quotes and comments (when the host cannot split)."""
-    out, cur, i, n = [], [], 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if c in "'\"":
-            j = sql.find(c, i + 1)
-            while j >= 0 and j + 1 < n and sql[j + 1] == c:
-                j = sql.find(c, j + 2)
-            j = n - 1 if j < 0 else j
-            cur.append(sql[i:j + 1])
-            i = j + 1
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            j = n if j < 0 else j
-            cur.append(sql[i:j])
-            i = j
-        elif c == ";":
-            out.append("".join(cur))
-            cur = []
-            i += 1
-        else:
-            cur.append(c)
-            i += 1
-    out.append("".join(cur))
-    return out
-
-
 LOAD_PREFROUTE = re.compile(r"LOAD\s+(?:prefroute|'[^']*prefroute\.duckdb_extension'|\"[^\"]*prefroute\.duckdb_extension\")",
                             re.IGNORECASE)
 
@@ -262,18 +239,28 @@ NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def parse_table(text: str) -> list[list[str]]:
-    """The header and rows of a shown output (box or markdown)."""
-    rows = []
+    """The header and rows of a shown output (box, duckbox or markdown).
+
+    The header is the first line with cells; lines between it and the border under it are dropped
+    (the CLI's default duckbox mode prints the column types there)."""
+    header, rows, under_header = None, [], False
     for ln in text.split("\n"):
         s = ln.strip()
-        if not s or BORDER.match(s):
+        if not s:
+            continue
+        if BORDER.match(s):
+            under_header = header is not None
             continue
         if s[0] in "│|":
             s = s[1:]
         if s and s[-1] in "│|":
             s = s[:-1]
-        rows.append([c.strip() for c in re.split(r"│|\|", s)])
-    return rows
+        cells = [c.strip() for c in re.split(r"│|\|", s)]
+        if header is None:
+            header = cells
+        elif under_header:
+            rows.append(cells)
+    return [header] + rows if header is not None else []
 
 
 def format_table(rows: list[list[str]]) -> str:
@@ -440,8 +427,8 @@ def worker(blocks_file: str, extension: str | None) -> int:
     def split(sql: str) -> list[str]:
         try:
             return [s.query for s in duckdb.extract_statements(sql)]
-        except Exception:  # noqa: BLE001 - a parse error shows when the statement runs
-            return naive_split(sql)
+        except Exception:  # noqa: BLE001 - run it whole: the parse error is reported when it runs
+            return [sql]
 
     con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
     load = None
@@ -510,6 +497,7 @@ class PageResult:
         self.run = self.statements = self.compared = 0
         self.skipped: list[tuple[int, str]] = []
         self.failure: str | None = None
+        self.failures = 0  # how many things failed (outputs that differ, an error, a crash, ...)
         self.seconds = 0.0
 
 
@@ -593,6 +581,7 @@ def run_page(python: str, extension: str | None, page: str, repo: str, timeout: 
                 report += "\n  the block:\n" + indent(block.text, "    ")
             reports.append(report)
         result.failure = "\n".join(reports)
+        result.failures = len(reports)
     elif proc.returncode < 0:
         try:
             name = signal.Signals(-proc.returncode).name
@@ -645,7 +634,7 @@ def summary(results: list[PageResult]) -> tuple[str, int]:
     stmts = sum(r.statements for r in results)
     compared = sum(r.compared for r in results)
     skipped = [(r.page, line, why) for r in results for line, why in r.skipped]
-    failed = sum(1 for r in results if r.failure)
+    failed = sum(max(r.failures, 1) for r in results if r.failure)
     lines = []
     if skipped:
         lines.append(f"skipped ({len(skipped)}):")
@@ -696,8 +685,14 @@ SELECT * FROM judge_pairs('x.parquet');
 SELECT * FROM no_such_table;
 ```
 """, True, "3 block(s) run"),
+    "pass_duckbox": ("```sql\nSELECT 'x' AS name, 339 AS pairs\n```\n```output\n┌─────────┬───────┐\n"
+                     "│  name   │ pairs │\n│ varchar │ int32 │\n├─────────┼───────┤\n│ x       │   339 │\n"
+                     "└─────────┴───────┘\n```\n", True, "1 block(s) run, 1 compared"),
     "fail_wrong_value": ("```sql\nSELECT 1 AS x\n```\n```output\n| x |\n|---|\n| 2 |\n```\n", False,
                          "column 'x': shown '2', got '1'"),
+    "fail_both_outputs": ("```sql\nSELECT 1 AS x\n```\n```output\n| x |\n|---|\n| 2 |\n```\n"
+                          "```sql\nSELECT 3 AS y\n```\n```output\n| y |\n|---|\n| 4 |\n```\n", False,
+                          "page.md:9 (line 12): the output differs"),
     "fail_precision": ("```sql\nSELECT 0.7747::DOUBLE AS x\n```\n```output\n| x |\n|---|\n| 0.774 |\n```\n",
                        False, "shown '0.774'"),
     "fail_row_count": ("```sql\nSELECT 1 AS x UNION ALL SELECT 2\n```\n```output\n| x |\n|---|\n| 1 |\n```\n",
