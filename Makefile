@@ -1,8 +1,10 @@
 # prefroute: build, test and demo. Needs only the Rust toolchain and python3; the Python venvs under
 # .venv/ (DuckDB hosts, the CLI, reference packages) are created on first use by scripts/setup_python.sh.
 #
-#   make test    lint, Rust tests, debug build + package, SQL tests on DuckDB 1.5.6 and 2.0.1, old-host check,
-#                the judge-error model against scikit-learn, the Label Studio round trip
+#   make test    lint, Rust API docs, Rust tests, debug build + package, SQL tests and the docs' SQL examples on
+#                DuckDB 1.5.6 and 2.0.1, old-host check, the judge-error model against scikit-learn, the Label
+#                Studio and llama.cpp round trips, interrupt/progress/stress checks
+#   make docs-test    every ```sql block of README.md and docs/ against the debug build (tests/docs_runner.py)
 #   make test-label-studio  the annotation round trip against a real Label Studio (its venv: about 1 GB)
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
 #   make bench   benchmarks beside the Python references (release build)
@@ -27,11 +29,13 @@ VENV        := .venv
 # The embedding model the Rust tests use (fetched by `make model`).
 MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
-.PHONY: model test lint fmt-check clippy cargo-test build release venvs venv-hosts \
-        sqltest $(addprefix sqltest-,$(HOSTS)) relation-test sqllogic-selftest old-host risk-parity demo bench bench-embed embed-ref \
+.PHONY: model test lint fmt-check clippy rustdoc cargo-test build release venvs venv-hosts \
+        sqltest $(addprefix sqltest-,$(HOSTS)) relation-test sqllogic-selftest docs-test docs-selftest \
+        old-host risk-parity demo bench bench-embed embed-ref \
         plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm live-tests bench-interrupt
 
-test: lint cargo-test build venvs sqllogic-selftest sqltest relation-test old-host risk-parity test-label-studio llm-test live-tests
+test: lint rustdoc cargo-test build venvs sqllogic-selftest sqltest relation-test docs-test old-host risk-parity \
+      test-label-studio llm-test live-tests
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -41,6 +45,10 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# The API docs of the core: a broken intra-doc link or a malformed doc comment is an error.
+rustdoc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 cargo-test: model
 	PREFROUTE_MODEL_DIR=$(MODEL_DIR) $(CARGO) test
@@ -78,6 +86,14 @@ relation-test: build venvs
 # The runner must be able to fail: wrong values, wrong messages, crashes.
 sqllogic-selftest: venvs
 	$(PYTHON) tests/sqllogic.py --self-test --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python
+
+# The documentation's SQL examples (README.md, docs/**/*.md) on both hosts, against the debug build; the
+# output a page shows is compared. The runner must be able to fail first. See docs/testing.md.
+docs-selftest: venv-hosts
+	$(PYTHON) tests/docs_runner.py --self-test --python $(VENV)/duckdb-$(firstword $(HOSTS))/bin/python
+
+docs-test: build venv-hosts model docs-selftest
+	$(foreach h,$(HOSTS),$(PYTHON) tests/docs_runner.py --python $(VENV)/duckdb-$(h)/bin/python --extension $(EXT) &&) true
 
 # risk_fit against scikit-learn (coefficients and probabilities within 1e-6), through a real DuckDB.
 risk-parity: build venvs

@@ -31,7 +31,7 @@ impl EmbeddingModel {
     /// `a` as candidate and `b` as reference (bert-score's `score(cands=a, refs=b)`).
     ///
     /// BERTScore uses the last layer's token states, greedy cosine matching, no
-    /// idf weighting and no baseline rescaling; special tokens ([CLS], [SEP]) may be
+    /// idf weighting and no baseline rescaling; special tokens (`[CLS]`, `[SEP]`) may be
     /// matched but carry no weight, as in bert-score. When either text has no
     /// tokens (empty or whitespace only) P = R = F1 = 0, bert-score's convention.
     /// The cosine of an empty text's embedding (its special tokens only) is

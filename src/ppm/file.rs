@@ -230,7 +230,8 @@ impl Model {
         Model::from_json(&text, &name)
     }
 
-    /// Writes the model file atomically (see [`write_atomic`]).
+    /// Writes the model file atomically: a temporary file in the same directory, flushed, then renamed
+    /// over `path`.
     pub fn save_atomic(&self, path: impl AsRef<Path>) -> Result<()> {
         write_atomic(path.as_ref(), &self.to_json()?, "model")
     }

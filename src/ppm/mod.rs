@@ -1,7 +1,7 @@
 //! The performance prediction model (PPM): from the per-tag counts of the
 //! human-routed instances to the predicted score of the hybrid dataset.
 //!
-//! * [`Model`] — a linear or quadratic function of the counts ([`model`]);
+//! * [`Model`] — a linear or quadratic function of the counts (`model.rs`);
 //!   read and written as a `prefroute-ppm/1` JSON file ([`Model::load`],
 //!   [`Model::save_atomic`], [`resolve_model`] with a reload-on-change cache).
 //! * [`fit`] — fits a model to candidate datasets (ridge, or the minimum-norm

@@ -3,7 +3,7 @@
 //!
 //! Material is found from the text's structure (fenced blocks, code lines,
 //! JSON keys, HTML tags, table rows, URLs, option lists, formulas) and from
-//! paragraphs that are not requests ("Summarize this.\n\n<the text>").
+//! paragraphs that are not requests (`"Summarize this.\n\n<the text>"`).
 //! Constraints come from `cues.txt` phrases plus two rules on numbers:
 //! "200 words" / "3-sentence" → length limit, "List 5 …" → item count.
 

@@ -49,7 +49,7 @@ struct Pending {
 }
 
 impl TagStream {
-    /// Runs the first pass over `ds` (opened as for [`tag_dataset`]).
+    /// Runs the first pass over `ds` (opened as for [`tag_dataset`](super::tag_dataset)).
     pub fn new(ds: &Dataset, inputs: &InputColumns, opts: &TagOptions) -> Result<TagStream> {
         let threads = opts.threads.max(1);
         let mut lengths = LengthTable::new(inputs);
