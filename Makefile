@@ -152,6 +152,7 @@ bench: release venvs
 	$(CARGO) run --release --example bench_route
 	PREFROUTE_REF_PYTHON=$(VENV)/ref/bin/python $(CARGO) run --release --example bench_ppm_fit
 	$(VENV)/ref/bin/python examples/bench_big_file.py 1.0
+	$(VENV)/ref/bin/python examples/bench_relation.py 1.0
 	$(VENV)/duckdb-1.5.6/bin/python examples/bench_scan.py --extension $(EXT_RELEASE)
 
 # The embedding benchmark (pairs/s of cosine_sim, bertscore, bertscore_length on llmbar) beside the

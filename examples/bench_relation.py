@@ -58,6 +58,8 @@ def main():
         ("DuckDB's scan of the texts (floor)", DB,
          "SELECT count(*), sum(strlen(prompt) + strlen(completion_a) + strlen(completion_b)) FROM pairs"),
         ("pref_stats over the table", DB, f"SELECT octet_length({STATS})"),
+        ("a stats value per row (pref_stats_info)", DB,
+         f"SELECT count(*), sum(pref_stats_info(s.v).rows) FROM pairs, (SELECT {STATS} AS v) s"),
         ("pref_stats + pref_tags over the table", DB,
          f"SELECT count(*), sum(len(t.tags)) FROM (SELECT pref_tags(prompt, completion_a, completion_b, {STATS}) AS t FROM pairs)"),
         ("tag_instances on the Parquet file", ":memory:",
