@@ -8,6 +8,7 @@ mod annotate;
 mod args;
 mod common;
 mod describe;
+mod files;
 mod instances;
 mod judge;
 mod llm_params;
