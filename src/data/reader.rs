@@ -2,13 +2,16 @@
 
 use super::label::{Label, LABEL_HINT};
 use super::mapping::{ColumnMapping, ColumnOverrides, Field};
+use super::source::{ChunkSource, FileOpener, StdFiles};
 use crate::error::{Error, Result};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use parquet::errors::ParquetError;
+use std::sync::Arc;
 
 /// Rows per record batch when streaming a unit.
 pub const DEFAULT_BATCH_ROWS: usize = 2048;
@@ -81,8 +84,10 @@ pub struct Unit {
 
 #[derive(Clone, Debug)]
 struct FileInfo {
-    path: PathBuf,
+    path: String,
     schema: SchemaRef,
+    /// The footer, parsed once when the dataset is opened.
+    metadata: ArrowReaderMetadata,
     row_group_rows: Vec<usize>,
 }
 
@@ -95,20 +100,32 @@ pub struct Dataset {
     /// Which column holds which field.
     pub mapping: ColumnMapping,
     extras: Vec<ExtraRequest>,
+    /// Opens the files, at open time and again for each unit read.
+    opener: Arc<dyn FileOpener>,
 }
 
 impl Dataset {
-    /// Opens `pattern` (a path, or a glob with `*`, `?` or `[`), reads every
-    /// file's footer, and resolves the column mapping. Every file must have
-    /// the mapped columns with usable types.
+    /// Opens `pattern` with `std::fs`; see [`Dataset::open_with`].
     pub fn open(pattern: &str, overrides: &ColumnOverrides, extras: &[ExtraRequest]) -> Result<Dataset> {
+        Dataset::open_with(StdFiles::shared(), pattern, overrides, extras)
+    }
+
+    /// Opens `pattern` (a path, a URL, or a local glob with `*`, `?` or `[`)
+    /// through `opener`, reads every file's footer, and resolves the column
+    /// mapping. Every file must have the mapped columns with usable types.
+    pub fn open_with(
+        opener: Arc<dyn FileOpener>,
+        pattern: &str,
+        overrides: &ColumnOverrides,
+        extras: &[ExtraRequest],
+    ) -> Result<Dataset> {
         let paths = expand(pattern)?;
         let mut files = Vec::with_capacity(paths.len());
         let mut mapping: Option<ColumnMapping> = None;
         for path in paths {
-            let shown = path.display().to_string();
-            let builder = open_builder(&path)?;
-            let schema = builder.schema().clone();
+            let shown = path.clone();
+            let (_, metadata) = open_metadata(opener.as_ref(), &path)?;
+            let schema = metadata.schema().clone();
             let m = ColumnMapping::resolve(&schema, overrides, &shown)?;
             match &mapping {
                 None => mapping = Some(m.clone()),
@@ -123,22 +140,23 @@ impl Dataset {
             }
             check_types(&schema, &m, extras, &shown)?;
             let row_group_rows =
-                builder.metadata().row_groups().iter().map(|rg| rg.num_rows().max(0) as usize).collect();
-            files.push(FileInfo { path, schema, row_group_rows });
+                metadata.metadata().row_groups().iter().map(|rg| rg.num_rows().max(0) as usize).collect();
+            files.push(FileInfo { path, schema, metadata, row_group_rows });
         }
         let mapping = mapping.ok_or_else(|| Error::Internal("glob expanded to no file".into()))?;
-        Ok(Dataset { pattern: pattern.to_string(), files, mapping, extras: extras.to_vec() })
+        Ok(Dataset { pattern: pattern.to_string(), files, mapping, extras: extras.to_vec(), opener })
+    }
+
+    /// The opener this dataset reads through (for other files of the same call,
+    /// such as a labels file).
+    pub fn opener(&self) -> &Arc<dyn FileOpener> {
+        &self.opener
     }
 
     /// Also reads `request` (appended after the extras already requested).
     pub fn add_extra(&mut self, request: ExtraRequest) -> Result<()> {
         for f in &self.files {
-            check_types(
-                &f.schema,
-                &self.mapping,
-                std::slice::from_ref(&request),
-                &f.path.display().to_string(),
-            )?;
+            check_types(&f.schema, &self.mapping, std::slice::from_ref(&request), &f.path)?;
         }
         self.extras.push(request);
         Ok(())
@@ -170,8 +188,8 @@ impl Dataset {
     }
 
     /// The files, in row order.
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.files.iter().map(|f| f.path.as_path())
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|f| f.path.as_str())
     }
 
     /// All units in row order. Empty row groups are skipped.
@@ -192,8 +210,9 @@ impl Dataset {
     /// Streams one unit in batches of at most `batch_rows` rows.
     pub fn read_unit(&self, unit: &Unit, batch_rows: usize) -> Result<UnitReader> {
         let info = &self.files[unit.file];
-        let shown = info.path.display().to_string();
-        let builder = open_builder(&info.path)?;
+        let shown = info.path.clone();
+        let source = open_source(self.opener.as_ref(), &info.path)?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(source, info.metadata.clone());
         let mut wanted: Vec<&str> = Field::ALL.iter().filter_map(|f| self.mapping.column(*f)).collect();
         wanted.extend(self.extras.iter().map(|e| e.column.as_str()));
         let roots: Vec<usize> = info
@@ -256,14 +275,43 @@ impl Iterator for UnitReader {
     }
 }
 
-pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+/// The characters that make a local path a glob.
+const GLOB_CHARS: [char; 3] = ['*', '?', '['];
+
+/// The scheme of a URL such as `s3://bucket/x.parquet` (`s3`), if `pattern` is one.
+fn url_scheme(pattern: &str) -> Option<&str> {
+    let (scheme, _) = pattern.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .then_some(scheme)
+}
+
+/// The files of `pattern`, in row order. A local glob is expanded here
+/// (sorted); a URL is one file, for the opener to open; a local path is one
+/// file too, checked only for being a directory (the opener reports the rest,
+/// so that a path the host resolves differently from `std::fs` still works).
+pub(crate) fn expand(pattern: &str) -> Result<Vec<String>> {
     if pattern.is_empty() {
         return Err(Error::argument(
             "the path is empty",
             "give a Parquet file path or a glob such as 'data/*.parquet'",
         ));
     }
-    if pattern.contains(['*', '?', '[']) {
+    if let Some(scheme) = url_scheme(pattern) {
+        if pattern.contains(GLOB_CHARS) {
+            return Err(Error::file(
+                pattern,
+                format!(
+                    "globs work on local paths only: DuckDB gives extensions no way to list '{scheme}://' files"
+                ),
+                "give one file per call, or read the files with DuckDB's read_parquet('<glob>') and pass the \
+                 columns to the functions that take columns",
+            ));
+        }
+        return Ok(vec![pattern.to_string()]);
+    }
+    if pattern.contains(GLOB_CHARS) {
         let entries = glob::glob(pattern).map_err(|e| {
             Error::file(
                 pattern,
@@ -271,7 +319,7 @@ pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
                 "escape '[' as '[[]' or fix the pattern",
             )
         })?;
-        let mut paths: Vec<PathBuf> = entries.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+        let mut paths: Vec<_> = entries.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
         paths.sort();
         if paths.is_empty() {
             return Err(Error::file(
@@ -280,36 +328,73 @@ pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
                 "check the directory and the pattern",
             ));
         }
-        return Ok(paths);
+        return paths
+            .into_iter()
+            .map(|p| {
+                p.into_os_string().into_string().map_err(|p| {
+                    Error::file(
+                        p.to_string_lossy(),
+                        "the file name is not valid UTF-8",
+                        "rename the file, or give the other files one by one",
+                    )
+                })
+            })
+            .collect();
     }
-    let path = PathBuf::from(pattern);
-    match std::fs::metadata(&path) {
-        Err(e) => Err(Error::file(
-            pattern,
-            format!("cannot open: {e}"),
-            "check the path; relative paths are relative to the directory DuckDB was started in",
-        )),
-        Ok(m) if m.is_dir() => Err(Error::file(
+    if std::fs::metadata(pattern).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::file(
             pattern,
             "is a directory",
             format!("to read every Parquet file in it, use '{}/*.parquet'", pattern.trim_end_matches('/')),
-        )),
-        Ok(_) => Ok(vec![path]),
+        ));
+    }
+    Ok(vec![pattern.to_string()])
+}
+
+/// Opens `path` through `opener`.
+fn open_source(opener: &dyn FileOpener, path: &str) -> Result<ChunkSource> {
+    let source = opener.open(path).map_err(|e| {
+        let hint = match url_scheme(path) {
+            None => "check the path; relative paths are relative to the directory DuckDB was started in",
+            Some(_) => {
+                "a remote file needs DuckDB's httpfs extension (INSTALL httpfs; LOAD httpfs;) and, when it is \
+                 private, a secret (CREATE SECRET …)"
+            }
+        };
+        Error::file(path, format!("cannot open: {e}"), hint)
+    })?;
+    Ok(ChunkSource::new(source))
+}
+
+/// A Parquet error's text, without the "External: " of errors that came from
+/// the source (their own text says what happened).
+fn parquet_text(e: &ParquetError) -> String {
+    match e {
+        ParquetError::External(inner) => inner.to_string(),
+        e => e.to_string(),
     }
 }
 
-pub(crate) fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
-    let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| {
-        Error::file(&shown, format!("cannot open: {e}"), "check that the file exists and is readable")
-    })?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+/// Opens `path` through `opener` and reads its footer.
+fn open_metadata(opener: &dyn FileOpener, path: &str) -> Result<(ChunkSource, ArrowReaderMetadata)> {
+    let source = open_source(opener, path)?;
+    let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::default()).map_err(|e| {
         Error::file(
-            &shown,
-            format!("not a readable Parquet file (wrong format or truncated): {e}"),
+            path,
+            format!("not a readable Parquet file (wrong format or truncated): {}", parquet_text(&e)),
             "prefroute reads Parquet; convert CSV or JSON with DuckDB's COPY ... TO 'x.parquet'",
         )
-    })
+    })?;
+    Ok((source, metadata))
+}
+
+/// Opens `path` through `opener` as a Parquet reader of every row group.
+pub(crate) fn open_builder(
+    opener: &dyn FileOpener,
+    path: &str,
+) -> Result<ParquetRecordBatchReaderBuilder<ChunkSource>> {
+    let (source, metadata) = open_metadata(opener, path)?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata))
 }
 
 fn is_stringish(t: &DataType) -> bool {
@@ -523,14 +608,15 @@ fn to_labels(a: &ArrayRef, path: &str, column: &str, ids: &[String]) -> Result<V
         .collect()
 }
 
-/// Reads the `id` and `human_pref` columns of a labels file (a Parquet path or
-/// glob, any other columns ignored), in file order. A NULL label is kept as
-/// `None`; a NULL id, a missing column or an unknown label is an error.
-pub fn read_labels_file(pattern: &str) -> Result<Vec<(String, Option<Label>)>> {
+/// Reads the `id` and `human_pref` columns of a labels file (a Parquet path,
+/// URL or local glob, any other columns ignored) through `opener`, in file
+/// order. A NULL label is kept as `None`; a NULL id, a missing column or an
+/// unknown label is an error.
+pub fn read_labels_file(opener: &dyn FileOpener, pattern: &str) -> Result<Vec<(String, Option<Label>)>> {
     let mut out = Vec::new();
     for path in expand(pattern)? {
-        let shown = path.display().to_string();
-        let builder = open_builder(&path)?;
+        let shown = path.clone();
+        let builder = open_builder(opener, &path)?;
         let schema = builder.schema().clone();
         let names =
             || schema.fields().iter().map(|f| format!("'{}'", f.name())).collect::<Vec<_>>().join(", ");
@@ -591,3 +677,7 @@ pub fn read_labels_file(pattern: &str) -> Result<Vec<(String, Option<Label>)>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod tests;

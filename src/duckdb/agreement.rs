@@ -2,6 +2,7 @@
 //! judge agrees with humans, slice by slice.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
+use super::files::QueryFiles;
 use super::output::{deferred, emit, Block, ColType, Column, Emitter};
 use super::tagging::{open_for_tagging, tag_options, TAG_PARAMS};
 use super::{declare, fail};
@@ -48,6 +49,8 @@ pub struct Bind {
     by: By,
     has_alt: bool,
     min_n: usize,
+    /// The file system the datasets read through, held for the query.
+    _files: QueryFiles,
 }
 
 pub struct JudgeAgreement;
@@ -66,7 +69,11 @@ impl VTab for JudgeAgreement {
             Some(n) if n >= 1 => n as usize,
             Some(n) => return Err(format!("{NAME}: min_n := {n} must be at least 1").into()),
         };
-        let probe = Dataset::open(&path, &overrides, &[]).map_err(|e| fail(NAME, e))?;
+        let files = args.files()?;
+        let open = |extras: &[ExtraRequest]| {
+            Dataset::open_with(files.opener(), &path, &overrides, extras).map_err(|e| fail(NAME, e))
+        };
+        let probe = open(&[])?;
         let alt_column = args.text("ai_pref_alt")?;
         if let Some(c) = &alt_column {
             if !probe.has_column(c) {
@@ -85,7 +92,7 @@ impl VTab for JudgeAgreement {
         let by = match by_name.as_str() {
             "tag" => {
                 let options = TagOptions { tfidf: false, ..tag_options(&args)? };
-                let (tag_ds, inputs) = open_for_tagging(&args, &options)?;
+                let (tag_ds, inputs) = open_for_tagging(&args, &files, &options)?;
                 By::Tag(Box::new((inputs, options, tag_ds)))
             }
             "none" => By::None,
@@ -101,9 +108,9 @@ impl VTab for JudgeAgreement {
                 By::Column
             }
         };
-        let dataset = Dataset::open(&path, &overrides, &extras).map_err(|e| fail(NAME, e))?;
+        let dataset = open(&extras)?;
         declare(bind, &COLUMNS);
-        Ok(Bind { dataset, by, has_alt: alt.is_some(), min_n })
+        Ok(Bind { dataset, by, has_alt: alt.is_some(), min_n, _files: files })
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {

@@ -4,6 +4,7 @@
 
 use super::args::{named, Args, ParamType};
 use super::declare;
+use super::files::QueryFiles;
 use super::output::{deferred, emit, Block, ColType, Column, Emitter, Nested, NestedType};
 use super::routing::{route_params, tag_and_route, RouteBind, RouteSize};
 use crate::annotate::label_studio::{parse_export, Task, CONFIG_XML, FROM_NAME, TO_NAME};
@@ -189,6 +190,7 @@ pub struct LabelStudioLabels;
 #[derive(Clone)]
 pub struct LabelsBind {
     path: String,
+    files: QueryFiles,
 }
 
 impl VTab for LabelStudioLabels {
@@ -211,7 +213,7 @@ impl VTab for LabelStudioLabels {
                 ("task_id", ColType::BigInt),
             ],
         );
-        Ok(LabelsBind { path })
+        Ok(LabelsBind { path, files: args.files()? })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -231,7 +233,7 @@ impl VTab for LabelStudioLabels {
 }
 
 fn label_rows(b: LabelsBind) -> crate::Result<Vec<Block>> {
-    let text = std::fs::read_to_string(&b.path).map_err(|e| {
+    let text = b.files.opener().read_to_string(&b.path).map_err(|e| {
         crate::Error::file(
             &b.path,
             format!("cannot read: {e}"),

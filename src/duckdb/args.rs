@@ -3,6 +3,7 @@
 //! every accessor here checks for NULL first and turns it into an error that
 //! names the function and the parameter.
 
+use super::files::QueryFiles;
 use crate::data::{ColumnOverrides, Field};
 use duckdb::core::{LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, Value};
@@ -179,6 +180,11 @@ impl<'a> Args<'a> {
             }
         }
         Ok(o)
+    }
+
+    /// DuckDB's file system, through which the call reads its input files.
+    pub fn files(&self) -> ArgResult<QueryFiles> {
+        QueryFiles::of(self.function, self.bind)
     }
 
     /// The number of worker threads: DuckDB's `threads` setting, at least 1.

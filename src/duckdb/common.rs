@@ -2,6 +2,7 @@
 
 use super::args::{Args, ParamType};
 use super::fail;
+use super::files::QueryFiles;
 use super::tagging::{open_for_tagging, tag_options};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
 use crate::ppm::{Model, PAPER_PRIOR};
@@ -17,6 +18,8 @@ pub struct TaggedInput {
     pub dataset: Dataset,
     inputs: InputColumns,
     options: TagOptions,
+    /// The file system the dataset reads through, held for the query.
+    _files: QueryFiles,
 }
 
 impl TaggedInput {
@@ -24,8 +27,9 @@ impl TaggedInput {
     /// TF-IDF is not needed for tags, so it is skipped.
     pub fn bind(args: &Args) -> Result<TaggedInput, String> {
         let options = TagOptions { tfidf: false, ..tag_options(args)? };
-        let (dataset, inputs) = open_for_tagging(args, &options)?;
-        Ok(TaggedInput { dataset, inputs, options })
+        let files = args.files()?;
+        let (dataset, inputs) = open_for_tagging(args, &files, &options)?;
+        Ok(TaggedInput { dataset, inputs, options, _files: files })
     }
 
     /// Tags every instance (ids, labels and tag sets only).

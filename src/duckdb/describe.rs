@@ -4,6 +4,7 @@
 //! `judge_pairs`.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
+use super::files::QueryFiles;
 use super::llm_params::{batch_source, chunk_rows, llm_setup, requests_progress, LlmSetup, LLM_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
@@ -42,6 +43,8 @@ pub struct Bind {
     fail_fast: bool,
     chunk: usize,
     progress: Option<bool>,
+    /// The file system the dataset reads through, held for the query.
+    _files: QueryFiles,
 }
 
 /// `fields :=` (default: all eight), as indices into `FIELDS`.
@@ -68,7 +71,9 @@ impl VTab for DescribePrompts {
         let args = Args::new(NAME, bind);
         let path = args.positional_text(0, "the path")?;
         let overrides = args.overrides()?;
-        let dataset = Dataset::open(&path, &overrides, &[]).map_err(|e| fail(NAME, e))?;
+        let files = args.files()?;
+        let dataset =
+            Dataset::open_with(files.opener(), &path, &overrides, &[]).map_err(|e| fail(NAME, e))?;
         if dataset.mapping.column(Field::Prompt).is_none() {
             return Err(format!(
                 "{NAME}: file '{path}' has no prompt column. Hint: name it with prompt := '<column>'; its columns are {}",
@@ -82,7 +87,7 @@ impl VTab for DescribePrompts {
         let progress = args.bool("progress")?;
         declare(bind, &COLUMNS);
         bind.set_cardinality(dataset.num_rows(), true);
-        Ok(Bind { dataset, analyzer, asked, fail_fast, chunk, progress })
+        Ok(Bind { dataset, analyzer, asked, fail_fast, chunk, progress, _files: files })
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {

@@ -5,6 +5,7 @@
 use super::args::{Args, ParamType, MAPPING_PARAMS};
 use super::declare;
 use super::fail;
+use super::files::QueryFiles;
 use super::output::{Block, ColType, Column};
 use super::raw_scan::ParallelScan;
 use crate::data::{Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
@@ -20,11 +21,13 @@ const COLUMNS: [(&str, ColType); 6] = [
     ("ai_pref", ColType::Varchar),
 ];
 
-/// The bind data: the opened dataset, its units (row groups) and DuckDB's thread setting.
+/// The bind data: the opened dataset, its units (row groups), DuckDB's thread
+/// setting, and the file system the dataset reads through (held for the query).
 pub struct PrefInstances {
     dataset: Dataset,
     units: Vec<Unit>,
     threads: usize,
+    _files: QueryFiles,
 }
 
 impl ParallelScan for PrefInstances {
@@ -42,11 +45,13 @@ impl ParallelScan for PrefInstances {
     fn bind(bind: &BindInfo) -> Result<Self, String> {
         let args = Args::new(NAME, bind);
         let path = args.positional_text(0, "the path")?;
-        let dataset = Dataset::open(&path, &args.overrides()?, &[]).map_err(|e| fail(NAME, e))?;
+        let files = args.files()?;
+        let dataset =
+            Dataset::open_with(files.opener(), &path, &args.overrides()?, &[]).map_err(|e| fail(NAME, e))?;
         declare(bind, &COLUMNS);
         bind.set_cardinality(dataset.num_rows(), true);
         let units = dataset.units();
-        Ok(PrefInstances { dataset, units, threads: args.threads() })
+        Ok(PrefInstances { dataset, units, threads: args.threads(), _files: files })
     }
 
     fn units(&self) -> usize {

@@ -4,6 +4,7 @@
 //! interrupt stops the run promptly with every finished reply cached.
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
+use super::files::QueryFiles;
 use super::llm_params::{batch_source, chunk_rows, llm_setup, requests_progress, LlmSetup, LLM_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
@@ -40,14 +41,16 @@ pub struct Bind {
     chunk: usize,
     /// `progress := true`.
     progress: Option<bool>,
+    /// The file system the dataset reads through, held for the query.
+    _files: QueryFiles,
 }
 
-fn bind_judge(args: &Args) -> Result<(Arc<PairJudge>, bool), String> {
+fn bind_judge(args: &Args, files: &QueryFiles) -> Result<(Arc<PairJudge>, bool), String> {
     // The template is read before the server is contacted: a bad path is the user's first error.
     let template = match args.text("template")? {
         None => Template::builtin(),
         Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = files.opener().read_to_string(&path).map_err(|e| {
                 format!("{NAME}: template := '{path}': cannot read it: {e}. Hint: give a UTF-8 text file with {{prompt}}, {{completion_a}} and {{completion_b}}")
             })?;
             Template::user(text).map_err(|e| {
@@ -68,7 +71,9 @@ impl VTab for JudgePairs {
         let args = Args::new(NAME, bind);
         let path = args.positional_text(0, "the path")?;
         let overrides = args.overrides()?;
-        let dataset = Dataset::open(&path, &overrides, &[]).map_err(|e| fail(NAME, e))?;
+        let files = args.files()?;
+        let dataset =
+            Dataset::open_with(files.opener(), &path, &overrides, &[]).map_err(|e| fail(NAME, e))?;
         for f in [Field::Prompt, Field::CompletionA, Field::CompletionB] {
             if dataset.mapping.column(f).is_none() {
                 return Err(format!(
@@ -80,12 +85,12 @@ impl VTab for JudgePairs {
                 .into());
             }
         }
-        let (judge, fail_fast) = bind_judge(&args)?;
+        let (judge, fail_fast) = bind_judge(&args, &files)?;
         let chunk = chunk_rows(judge.client.limits().max_concurrency);
         let progress = args.bool("progress")?;
         declare(bind, &COLUMNS);
         bind.set_cardinality(dataset.num_rows(), true);
-        Ok(Bind { dataset, judge, fail_fast, chunk, progress })
+        Ok(Bind { dataset, judge, fail_fast, chunk, progress, _files: files })
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {

@@ -10,6 +10,7 @@ mod args;
 mod bound_scalar;
 mod common;
 mod describe;
+mod files;
 mod instances;
 mod judge;
 mod llm_params;

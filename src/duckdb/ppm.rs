@@ -3,6 +3,7 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{matrix, model_arg, routing_model_arg, seed_arg, TaggedInput};
+use super::files::QueryFiles;
 use super::output::{deferred, emit, Block, ColType, Column, Emitter};
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
@@ -31,6 +32,7 @@ pub struct FitBind {
     target: String,
     options: FitOptions,
     save: Option<String>,
+    files: QueryFiles,
 }
 
 const FIT_COLUMNS: [(&str, ColType); 17] = [
@@ -80,7 +82,7 @@ impl VTab for PpmFit {
         let target = args.text("target")?.unwrap_or_else(|| "score".into());
         let save = args.text("save")?;
         declare(bind, &FIT_COLUMNS);
-        Ok(FitBind { path, target, options, save })
+        Ok(FitBind { path, target, options, save, files: args.files()? })
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {
@@ -112,7 +114,7 @@ impl VTab for PpmFit {
 }
 
 fn fit_rows(b: FitBind) -> crate::Result<Vec<Block>> {
-    let set = read_training_set(&b.path, &b.target)?;
+    let set = read_training_set(b.files.opener().as_ref(), &b.path, &b.target)?;
     let report = fit(&set, &b.options)?;
     if let Some(path) = &b.save {
         report.model.save_atomic(path)?;

@@ -331,11 +331,11 @@ impl VTab for HybridDataset {
             }
         };
         let human_labels = args.text("human_labels")?;
-        if let Some(path) = &human_labels {
-            // Opened at bind time so that a missing file or column fails before any work.
-            read_labels_file(path).map_err(|e| fail(HYBRID, e))?;
-        }
         let common = RouteBind::bind(&args)?;
+        if let Some(path) = &human_labels {
+            // Read at bind time so that a missing file or column fails before any work.
+            read_labels_file(common.input.dataset.opener().as_ref(), path).map_err(|e| fail(HYBRID, e))?;
+        }
         let size = RouteSize::bind(&args, 1, &common.model, common.input.dataset.num_rows() as usize)?;
         if conversational {
             declare(
@@ -427,7 +427,8 @@ impl HybridSource {
         let ai: Vec<Option<Label>> = rows.iter().map(|r| r.ai_pref).collect();
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         if let Some(path) = &b.human_labels {
-            apply_human_labels(&ids, &routing.human, &mut human, &read_labels_file(path)?, path)?;
+            let labels = read_labels_file(b.common.input.dataset.opener().as_ref(), path)?;
+            apply_human_labels(&ids, &routing.human, &mut human, &labels, path)?;
         }
         let (kept, _summary) = assemble_with(&routing.human, &human, &ai, &ids, b.policy)?;
         Ok(kept)

@@ -3,6 +3,7 @@
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::describe::{analyzer, row_error};
+use super::files::QueryFiles;
 use super::llm_params::{chunk_rows, llm_setup, requests_progress, LLM_PARAMS};
 use super::output::{emit, Block, BlockSource, ColType, Column, Emitter};
 use super::{declare, fail};
@@ -72,6 +73,8 @@ pub struct Bind {
     inputs: InputColumns,
     options: TagOptions,
     llm: Option<LlmTagger>,
+    /// The file system the dataset reads through, held for the query.
+    _files: QueryFiles,
 }
 
 /// `tagger := 'llm'`: the analyzer, `on_error := 'error'`, and `progress :=`.
@@ -141,14 +144,19 @@ pub(super) fn tag_options(args: &Args) -> Result<TagOptions, String> {
     })
 }
 
-/// Opens a dataset with the pass-through columns it has.
-pub(super) fn open_for_tagging(args: &Args, options: &TagOptions) -> Result<(Dataset, InputColumns), String> {
+/// Opens a dataset (through `files`) with the pass-through columns it has.
+pub(super) fn open_for_tagging(
+    args: &Args,
+    files: &QueryFiles,
+    options: &TagOptions,
+) -> Result<(Dataset, InputColumns), String> {
     let path = args.positional_text(0, "the path")?;
     let overrides = args.overrides()?;
-    let probe = Dataset::open(&path, &overrides, &[]).map_err(|e| fail(args.function, e))?;
-    let (inputs, extras) = InputColumns::detect(&probe, options.recompute);
-    let dataset = Dataset::open(&path, &overrides, &extras).map_err(|e| fail(args.function, e))?;
-    Ok((dataset, inputs))
+    let open = |extras: &[_]| {
+        Dataset::open_with(files.opener(), &path, &overrides, extras).map_err(|e| fail(args.function, e))
+    };
+    let (inputs, extras) = InputColumns::detect(&open(&[])?, options.recompute);
+    Ok((open(&extras)?, inputs))
 }
 
 /// Named parameters of every function that tags. `model_dir`: a sentence-transformers
@@ -170,14 +178,15 @@ impl VTab for TagInstances {
         let args = Args::new(NAME, bind);
         let options = tag_options(&args)?;
         let llm = llm_tagger(&args)?;
-        let (dataset, inputs) = open_for_tagging(&args, &options)?;
+        let files = args.files()?;
+        let (dataset, inputs) = open_for_tagging(&args, &files, &options)?;
         let mut cols = columns();
         if llm.is_some() {
             cols.push(("error", ColType::Varchar));
         }
         declare(bind, &cols);
         bind.set_cardinality(dataset.num_rows(), true);
-        Ok(Bind { dataset, inputs, options, llm })
+        Ok(Bind { dataset, inputs, options, llm, _files: files })
     }
 
     fn init(init: &InitInfo) -> Result<Mutex<Emitter>, Box<dyn std::error::Error>> {

@@ -3,17 +3,19 @@
 //! order) and the observed score.
 
 use super::TrainingSet;
+use crate::data::FileOpener;
 use crate::error::{Error, Result};
 use crate::tags::{tag_index, N_TAGS};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 
-/// Reads every file of `pattern` (a path or a glob). `target` names the score column.
-pub fn read_training_set(pattern: &str, target: &str) -> Result<TrainingSet> {
+/// Reads every file of `pattern` (a path, a URL or a local glob) through
+/// `opener`. `target` names the score column.
+pub fn read_training_set(opener: &dyn FileOpener, pattern: &str, target: &str) -> Result<TrainingSet> {
     let mut set = TrainingSet::default();
     for path in crate::data::expand(pattern)? {
-        let shown = path.display().to_string();
-        let reader = crate::data::open_builder(&path)?.build().map_err(|e| {
+        let shown = path.clone();
+        let reader = crate::data::open_builder(opener, &path)?.build().map_err(|e| {
             Error::file(&shown, format!("cannot read: {e}"), "check the file with another Parquet reader")
         })?;
         for batch in reader {
