@@ -2,8 +2,9 @@
 # .venv/ (DuckDB hosts, the CLI, reference packages) are created on first use by scripts/setup_python.sh.
 #
 #   make test    lint, Rust API docs, Rust tests, debug build + package, SQL tests and the docs' SQL examples on
-#                DuckDB 1.5.6 and 2.0.1, old-host check, the judge-error model against scikit-learn, the Label
-#                Studio and llama.cpp round trips, interrupt/progress/stress checks
+#                DuckDB 1.5.6 and 2.0.1, the relation form against the path functions, old-host check, the
+#                judge-error model against scikit-learn, the promise against scipy, the Label Studio and
+#                llama.cpp round trips, interrupt/progress/stress checks
 #   make docs-test    every ```sql block of README.md and docs/ against the debug build (tests/docs_runner.py)
 #   make test-label-studio  the annotation round trip against a real Label Studio (its venv: about 1 GB)
 #   make demo    release build + package, then sql/demo.sql in the DuckDB CLI on the bundled data
@@ -31,11 +32,11 @@ MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 
 .PHONY: model test lint fmt-check clippy rustdoc cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) relation-test sqllogic-selftest docs-test docs-selftest \
-        old-host risk-parity demo bench bench-embed embed-ref \
+        old-host risk-parity guarantee-parity demo bench bench-embed embed-ref \
         plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm live-tests bench-interrupt
 
 test: lint rustdoc cargo-test build venvs sqllogic-selftest sqltest relation-test docs-test old-host risk-parity \
-      test-label-studio llm-test live-tests
+      guarantee-parity test-label-studio llm-test live-tests
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -98,6 +99,10 @@ docs-test: build venv-hosts model docs-selftest
 # risk_fit against scikit-learn (coefficients and probabilities within 1e-6), through a real DuckDB.
 risk-parity: build venvs
 	$(VENV)/ref/bin/python tests/risk_sklearn.py --extension $(EXT)
+
+# The promise of confidence := (thresholds, hypergeometric tails) against scipy, through a real DuckDB.
+guarantee-parity: build venvs
+	$(VENV)/ref/bin/python tests/guarantee_scipy.py --extension $(EXT)
 
 # A host older than the footer's C API version must refuse the extension with an error, not crash.
 old-host: build venvs

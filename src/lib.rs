@@ -24,6 +24,7 @@ pub mod annotate;
 pub mod data;
 pub mod embed;
 pub mod error;
+pub mod guarantee;
 pub mod llm;
 pub mod parallel;
 pub mod ppm;

@@ -95,7 +95,11 @@ impl VTab for LabelStudioTasks {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("model_version", ParamType::Varchar), ("target_accuracy", ParamType::Double)])
+        route_params(&[
+            ("model_version", ParamType::Varchar),
+            ("target_accuracy", ParamType::Double),
+            ("confidence", ParamType::Double),
+        ])
     }
 }
 

@@ -6,7 +6,7 @@ use super::files::QueryFiles;
 use super::tagging::{open_for_tagging, tag_options};
 use crate::data::{Dataset, ExtraColumn, ExtraKind, ExtraRequest, DEFAULT_BATCH_ROWS};
 use crate::ppm::{Model, PAPER_PRIOR};
-use crate::risk::{input::score_instances, RISK_FORMAT};
+use crate::risk::input::score_instances;
 use crate::route::{Budget, RouteModel, RoutingModel, Strategy, PAPER_N_SIMULATIONS};
 use crate::tags::pipeline::{tag_rows, InputColumns, TagOptions, TaggedRow};
 use crate::tags::TagMatrix;
@@ -148,7 +148,7 @@ pub fn model_arg(args: &Args) -> Result<Arc<Model>, String> {
     match routing_model_arg(args)? {
         RoutingModel::Ppm(m) => Ok(m),
         RoutingModel::Risk(m) => Err(format!(
-            "{}: '{}' is a judge-error model ({RISK_FORMAT}); this function needs a PPM. Hint: use \
+            "{}: '{}' is a judge-error model (prefroute-risk); this function needs a PPM. Hint: use \
              'paper-prior' or a model file written by ppm_fit",
             args.function, m.name
         )),

@@ -11,6 +11,7 @@ mod bound_scalar;
 mod common;
 mod describe;
 mod files;
+mod guarantee;
 mod instances;
 mod judge;
 mod llm_params;
@@ -65,6 +66,9 @@ fn register_all(con: &Connection) -> Result<(), Box<dyn StdError>> {
     con.register_table_function::<ppm::SimulateCandidates>("simulate_candidates")?;
     con.register_table_function::<risk::RiskFit>("risk_fit")?;
     con.register_table_function::<risk::RouteEval>("route_eval")?;
+    con.register_table_function::<guarantee::RouteSummary>("route_summary")?;
+    con.register_table_function::<guarantee::GuaranteeEval>("guarantee_eval")?;
+    con.register_scalar_function::<guarantee::RiskThreshold>("risk_threshold")?;
     con.register_scalar_function::<scalars::PpmPredict>("ppm_predict")?;
     con.register_scalar_function::<scalars::Rouge1>("rouge1")?;
     con.register_scalar_function::<scalars::RougeL>("rouge_l")?;

@@ -28,13 +28,13 @@ static CAPTURED: NestedType = NestedType::List(&NestedType::Struct(&[
 #[derive(Clone)]
 pub struct RiskBind {
     input: TaggedInput,
-    opts: EvalOptions,
+    pub(super) opts: EvalOptions,
     /// `features :=`: `None` = 'auto' (all the input offers).
     features: Option<Vec<String>>,
     extra: Vec<String>,
 }
 
-fn risk_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
+pub(super) fn risk_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, LogicalTypeHandle)>> {
     let mut p = MAPPING_PARAMS.to_vec();
     p.extend(TAG_PARAMS);
     p.extend([
@@ -49,7 +49,11 @@ fn risk_params(extra: &[(&'static str, ParamType)]) -> Option<Vec<(String, Logic
 }
 
 impl RiskBind {
-    fn bind(args: &Args, budgets: Vec<f64>, seed_fraction: Option<f64>) -> Result<RiskBind, String> {
+    pub(super) fn bind(
+        args: &Args,
+        budgets: Vec<f64>,
+        seed_fraction: Option<f64>,
+    ) -> Result<RiskBind, String> {
         let f = args.function;
         let l2 = args.f64("l2")?.unwrap_or(1.0);
         if !(l2 > 0.0 && l2.is_finite()) {
@@ -81,7 +85,7 @@ impl RiskBind {
         Ok(RiskBind { input, opts, features, extra })
     }
 
-    fn data(&self, what: &str) -> crate::Result<crate::risk::eval::EvalData> {
+    pub(super) fn data(&self, what: &str) -> crate::Result<crate::risk::eval::EvalData> {
         self.input.eval_data(&self.extra, self.features.as_deref(), what)
     }
 }

@@ -1,5 +1,7 @@
 //! `route_instances`, `budget_curve` and `hybrid_dataset`: budgeted routing
-//! of a dataset with a PPM, and the hybrid preference dataset it yields.
+//! of a dataset with a PPM, and the hybrid preference dataset it yields. With
+//! a judge-error model, `target_accuracy :=` routes to an expected accuracy
+//! and `confidence :=` turns that into a promise ([`crate::guarantee`]).
 
 use super::args::{named, Args, ParamType, MAPPING_PARAMS};
 use super::common::{
@@ -9,6 +11,7 @@ use super::output::{deferred, emit, Block, BlockSource, ColType, Column, Emitter
 use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
+use crate::guarantee::{plan, Plan};
 use crate::route::hybrid::{
     apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
 };
@@ -45,17 +48,63 @@ impl RouteBind {
 }
 
 /// How many instances to route: a budget, or the fewest that reach an
-/// expected accuracy (judge-error models only), at most the budget if both.
+/// expected accuracy (judge-error models only), at most the budget if both;
+/// with a confidence, the fewest that promise the accuracy.
 #[derive(Clone, Copy, Debug)]
 pub struct RouteSize {
     budget: Option<Budget>,
-    target_accuracy: Option<f64>,
+    pub(super) target_accuracy: Option<f64>,
+    pub(super) confidence: Option<f64>,
+}
+
+/// `target_accuracy :=` and `confidence :=`, checked: the target in [0, 1] and
+/// for a judge-error model; the confidence in (0, 1), with a target, for a
+/// model file that has calibration data, and with a threshold strategy.
+pub(super) fn accuracy_args(args: &Args, model: &RoutingModel) -> Result<(Option<f64>, Option<f64>), String> {
+    let f = args.function;
+    let target_accuracy = args.f64("target_accuracy")?;
+    let confidence = args.f64("confidence")?;
+    if let Some(t) = target_accuracy {
+        if !(0.0..=1.0).contains(&t) {
+            return Err(format!("{f}: target_accuracy := {t} must be between 0 and 1"));
+        }
+        if let RoutingModel::Ppm(m) = model {
+            return Err(format!(
+                "{f}: target_accuracy := needs a judge-error model (risk_fit(…, save := …)); '{}' is a PPM, \
+                 whose predicted score is not an accuracy. Hint: give a budget instead",
+                m.name
+            ));
+        }
+    }
+    let Some(c) = confidence else { return Ok((target_accuracy, None)) };
+    if !(c > 0.0 && c < 1.0) {
+        return Err(format!(
+            "{f}: confidence := {c} must be between 0 and 1 (exclusive). Hint: the probability the promised \
+             accuracy must hold with, such as 0.9"
+        ));
+    }
+    if target_accuracy.is_none() {
+        return Err(format!(
+            "{f}: confidence := needs target_accuracy := (the accuracy to promise). Hint: {f}(path, NULL, \
+             model := 'risk.json', target_accuracy := 0.9, confidence := 0.9)"
+        ));
+    }
+    if let RoutingModel::Risk(m) = model {
+        m.calibration_set().map_err(|e| fail(f, e))?;
+    }
+    match args.text("strategy")?.as_deref() {
+        None | Some("auto" | "optimize" | "topk") => Ok((target_accuracy, confidence)),
+        Some(s) => Err(format!(
+            "{f}: confidence := routes the rows above a threshold of the judge-error probability; strategy := \
+             '{s}' routes otherwise. Hint: leave strategy out (or use 'auto', 'optimize' or 'topk')"
+        )),
+    }
 }
 
 impl RouteSize {
     /// The positional budget at `index` (NULL allowed with `target_accuracy :=`).
     pub(super) fn bind(args: &Args, index: u64, model: &RoutingModel, n: usize) -> Result<RouteSize, String> {
-        let target_accuracy = args.f64("target_accuracy")?;
+        let (target_accuracy, confidence) = accuracy_args(args, model)?;
         let budget = match (target_accuracy, args.positional_f64(index, "the budget")) {
             (Some(_), Err(_)) => None,
             (_, Ok(_)) => Some(budget_arg(args, index)?),
@@ -64,32 +113,56 @@ impl RouteSize {
         if let Some(b) = budget {
             b.resolve(n).map_err(|e| fail(args.function, e))?;
         }
-        if let Some(t) = target_accuracy {
-            if !(0.0..=1.0).contains(&t) {
-                return Err(format!("{}: target_accuracy := {t} must be between 0 and 1", args.function));
-            }
-            if let RoutingModel::Ppm(m) = model {
-                return Err(format!(
-                    "{}: target_accuracy := needs a judge-error model (risk_fit(…, save := …)); '{}' is a PPM, \
-                     whose predicted score is not an accuracy. Hint: give a budget instead",
-                    args.function, m.name
-                ));
-            }
-        }
-        Ok(RouteSize { budget, target_accuracy })
+        Ok(RouteSize { budget, target_accuracy, confidence })
     }
 }
 
 /// Tags the input and routes it: the one path every routing function takes.
+/// A target that only all-human routing can promise is an error.
 pub fn tag_and_route(b: &RouteBind, size: RouteSize) -> crate::Result<(Tagged, Routing)> {
+    let (tagged, routing, plan) = tag_and_route_planned(b, size)?;
+    if let Some(e) = plan.as_ref().and_then(Plan::all_human_error) {
+        return Err(e);
+    }
+    Ok((tagged, routing))
+}
+
+/// [`tag_and_route`], with the promise made (under `confidence :=`); when
+/// only all-human routing keeps it, every row is routed and the plan says so.
+pub fn tag_and_route_planned(
+    b: &RouteBind,
+    size: RouteSize,
+) -> crate::Result<(Tagged, Routing, Option<Plan>)> {
     let tagged = b.input.tag_for(&b.model)?;
+    let mut strategy = b.strategy;
+    let mut promise = None;
     let budget = match (size.target_accuracy, &tagged.model) {
         (Some(target), Scored::Errors(p)) => {
             let max_k = match size.budget {
                 Some(b) => b.resolve(p.len())?,
                 None => p.len(),
             };
-            Budget::Count(fewest_for_target(p, target, max_k)? as u64)
+            match (size.confidence, &b.model) {
+                (Some(confidence), RoutingModel::Risk(m)) => {
+                    let n_ai = tagged.rows.iter().filter(|r| r.ai_pref.is_some()).count();
+                    let pl = plan(&m.calibration_set()?, p.len(), n_ai, target, confidence)?;
+                    let k = pl.human(p).iter().filter(|h| **h).count();
+                    if k > max_k && pl.threshold().is_some() {
+                        return Err(crate::Error::argument(
+                            format!(
+                                "the promise of accuracy {target} at confidence {confidence} needs {k} instances \
+                                 routed to humans, more than the budget of {max_k}"
+                            ),
+                            "allow a larger budget, or lower target_accuracy or confidence",
+                        ));
+                    }
+                    // The k largest p are exactly the rows at or above the threshold.
+                    strategy = Strategy::TopK;
+                    promise = Some(pl);
+                    Budget::Count(k as u64)
+                }
+                _ => Budget::Count(fewest_for_target(p, target, max_k)? as u64),
+            }
         }
         _ => size.budget.unwrap_or(Budget::Count(0)),
     };
@@ -98,10 +171,10 @@ pub fn tag_and_route(b: &RouteBind, size: RouteSize) -> crate::Result<(Tagged, R
         &tagged.ids(),
         tagged.route_model(),
         budget,
-        b.strategy,
+        strategy,
         b.input.threads(),
     )?;
-    Ok((tagged, routing))
+    Ok((tagged, routing, promise))
 }
 
 // ---------------------------------------------------------------- route_instances
@@ -154,7 +227,7 @@ impl VTab for RouteInstances {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("target_accuracy", ParamType::Double)])
+        route_params(&[("target_accuracy", ParamType::Double), ("confidence", ParamType::Double)])
     }
 }
 
@@ -188,6 +261,9 @@ pub struct BudgetCurve;
 pub struct BudgetCurveBind {
     common: RouteBind,
     steps: usize,
+    /// `target_accuracy :=` and `confidence :=`: add `meets_target`.
+    target_accuracy: Option<f64>,
+    confidence: Option<f64>,
 }
 
 impl VTab for BudgetCurve {
@@ -202,16 +278,18 @@ impl VTab for BudgetCurve {
             Some(s) => return Err(format!("{CURVE}: steps := {s} must be between 1 and 1000").into()),
         };
         let common = RouteBind::bind(&args)?;
-        declare(
-            bind,
-            &[
-                ("budget", ColType::Double),
-                ("n_human", ColType::BigInt),
-                ("predicted_score", ColType::Double),
-                ("best", ColType::Boolean),
-            ],
-        );
-        Ok(BudgetCurveBind { common, steps })
+        let (target_accuracy, confidence) = accuracy_args(&args, &common.model)?;
+        let mut columns = vec![
+            ("budget", ColType::Double),
+            ("n_human", ColType::BigInt),
+            ("predicted_score", ColType::Double),
+            ("best", ColType::Boolean),
+        ];
+        if target_accuracy.is_some() {
+            columns.push(("meets_target", ColType::Boolean));
+        }
+        declare(bind, &columns);
+        Ok(BudgetCurveBind { common, steps, target_accuracy, confidence })
     }
 
     fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
@@ -230,7 +308,11 @@ impl VTab for BudgetCurve {
     }
 
     fn named_parameters() -> Option<Vec<(String, LogicalTypeHandle)>> {
-        route_params(&[("steps", ParamType::BigInt)])
+        route_params(&[
+            ("steps", ParamType::BigInt),
+            ("target_accuracy", ParamType::Double),
+            ("confidence", ParamType::Double),
+        ])
     }
 }
 
@@ -257,14 +339,28 @@ fn curve_rows(b: BudgetCurveBind) -> crate::Result<Vec<Block>> {
     }
     // The paper's ★: the first budget with the highest predicted score.
     let best = scores.iter().enumerate().fold(0, |best, (i, s)| if *s > scores[best] { i } else { best });
-    Ok(vec![Block {
-        columns: vec![
-            Column::Float(budgets),
-            Column::Int(n_human),
-            Column::Float(scores.into_iter().map(Some).collect()),
-            Column::Bool((0..=b.steps).map(|i| Some(i == best)).collect()),
-        ],
-    }])
+    let mut columns = vec![
+        Column::Float(budgets),
+        Column::Int(n_human.clone()),
+        Column::Float(scores.iter().copied().map(Some).collect()),
+        Column::Bool((0..=b.steps).map(|i| Some(i == best)).collect()),
+    ];
+    if let Some(target) = b.target_accuracy {
+        let meets: Vec<Option<bool>> = match (b.confidence, &b.common.model, &tagged.model) {
+            // Promised: the budget routes at least the rows the promise needs (the
+            // largest p first, so a superset of them).
+            (Some(confidence), RoutingModel::Risk(m), Scored::Errors(p)) => {
+                let n_ai = tagged.rows.iter().filter(|r| r.ai_pref.is_some()).count();
+                let pl = plan(&m.calibration_set()?, p.len(), n_ai, target, confidence)?;
+                let needed = pl.human(p).iter().filter(|h| **h).count() as i64;
+                n_human.iter().map(|k| k.map(|k| k >= needed)).collect()
+            }
+            // Expected only.
+            _ => scores.iter().map(|s| Some(*s >= target - 1e-12)).collect(),
+        };
+        columns.push(Column::Bool(meets));
+    }
+    Ok(vec![Block { columns }])
 }
 
 // ---------------------------------------------------------------- hybrid_dataset
@@ -388,6 +484,7 @@ impl VTab for HybridDataset {
             ("human_labels", ParamType::Varchar),
             ("format", ParamType::Varchar),
             ("target_accuracy", ParamType::Double),
+            ("confidence", ParamType::Double),
         ])
     }
 }

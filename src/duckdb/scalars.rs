@@ -12,10 +12,10 @@ use duckdb::vscalar::{ScalarFunctionSignature, VScalar};
 use duckdb::vtab::arrow::WritableVector;
 use std::error::Error as StdError;
 
-type ScalarResult = Result<(), Box<dyn StdError>>;
+pub(super) type ScalarResult = Result<(), Box<dyn StdError>>;
 
 /// The VARCHAR input column `col` as owned strings (None = NULL).
-fn strings(input: &DataChunkHandle, col: usize) -> Vec<Option<String>> {
+pub(super) fn strings(input: &DataChunkHandle, col: usize) -> Vec<Option<String>> {
     let n = input.len();
     let vector = input.flat_vector(col);
     // SAFETY: the signature declares this argument VARCHAR, whose physical storage is
@@ -33,7 +33,7 @@ fn strings(input: &DataChunkHandle, col: usize) -> Vec<Option<String>> {
         .collect()
 }
 
-fn write_doubles(output: &mut dyn WritableVector, values: &[Option<f64>]) {
+pub(super) fn write_doubles(output: &mut dyn WritableVector, values: &[Option<f64>]) {
     let mut out = output.flat_vector();
     // SAFETY: the return type is DOUBLE (f64 storage), sized for the input's row count.
     let slice = unsafe { out.as_mut_slice_with_len::<f64>(values.len()) };

@@ -94,13 +94,13 @@ pub struct EvalOptions {
 }
 
 impl EvalData {
-    fn agree(&self, i: usize) -> bool {
+    pub(crate) fn agree(&self, i: usize) -> bool {
         self.ai[i] == Some(self.human[i])
     }
 
     /// Training rows (both labels) among `rows`, over the features with a
     /// known value in them.
-    fn training(&self, rows: &[usize]) -> Result<(Training, FeatureSet)> {
+    pub(crate) fn training(&self, rows: &[usize]) -> Result<(Training, FeatureSet)> {
         let d = self.features.len();
         let both: Vec<usize> = rows.iter().copied().filter(|&i| self.ai[i].is_some()).collect();
         let known: Vec<usize> =
@@ -133,7 +133,7 @@ impl EvalData {
 
 /// The probability that the AI label is wrong for each of `rows`, by a
 /// model; 1 where there is no AI label.
-fn model_scores(data: &EvalData, model: &RiskModel, rows: &[usize]) -> Result<Vec<f64>> {
+pub(crate) fn model_scores(data: &EvalData, model: &RiskModel, rows: &[usize]) -> Result<Vec<f64>> {
     let cols = data.columns_of(&model.features)?;
     let d = data.features.len();
     let mut x = Vec::with_capacity(cols.len());
@@ -240,7 +240,9 @@ pub fn fit_report(data: &EvalData, opts: &EvalOptions) -> Result<FitReport> {
         "cross_fitted": {"folds": opts.folds, "seed": opts.seed, "auc": finite(calibration.auc),
                          "log_loss": calibration.log_loss, "brier": calibration.brier, "ece": calibration.ece},
     });
-    let model = fit_model(&train, &features, opts.l2, meta)?;
+    let mut model = fit_model(&train, &features, opts.l2, meta)?;
+    // The cross-fitted predictions are the calibration rows of a promise (crate::guarantee).
+    model.calibration = Some(super::model::CalibrationData { p: p.clone(), wrong: train.y.clone() });
     Ok(FitReport {
         n: train.len(),
         n_disagree: train.y.iter().filter(|y| **y).count(),

@@ -13,7 +13,8 @@
 //! * [`logistic`] — L2-regularised logistic regression (Newton's method), the
 //!   objective of scikit-learn's `LogisticRegression(C = 1/l2)`;
 //! * [`fit`] — standardisation, fitting, cross-fitting and calibration metrics;
-//! * [`model`] — [`RiskModel`] and its `prefroute-risk/1` file;
+//! * [`model`] — [`RiskModel`] and its `prefroute-risk/2` file (with the
+//!   cross-fitted predictions that [`crate::guarantee`] calibrates a promise on);
 //! * [`input`] — reading a dataset's tagged instances beside its judge columns;
 //! * [`eval`] — measuring any router against random and the oracle
 //!   (`captured`), the contract of `route_eval`.
@@ -31,5 +32,5 @@ pub mod logistic;
 pub mod model;
 
 pub use features::{FeatureSet, InputSignals, JudgeRow};
-pub use fit::{calibration, cross_fit, fit_model, Calibration, Training};
-pub use model::{RiskModel, RISK_FORMAT};
+pub use fit::{calibration, cross_fit, fit_model, platt, Calibration, Platt, Training};
+pub use model::{CalibrationData, RiskModel, RISK_FORMAT, RISK_FORMAT_V1};

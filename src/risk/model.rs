@@ -1,18 +1,23 @@
-//! The judge-error model and its file, format `prefroute-risk/1`:
+//! The judge-error model and its file, format `prefroute-risk/2`:
 //!
 //! ```json
-//! {"format": "prefroute-risk/1",
+//! {"format": "prefroute-risk/2",
 //!  "features": ["ai_inconsistent", "rouge", "…"], "extra": [],
 //!  "mean": [0.12, …], "scale": [0.33, …],
 //!  "intercept": -1.4, "coef": [0.8, …],
+//!  "calibration": {"p": [0.31, …], "wrong": [0, 1, …]},
 //!  "meta": {"fitted_by": "risk_fit", …}}
 //! ```
 //!
 //! `P(judge wrong | x) = σ(intercept + Σ_j coef_j · (x_j − mean_j) / scale_j)`,
 //! with an unknown value (NaN) taken as its mean. Every feature is a built-in
-//! one ([`super::features`]) or a column listed in `extra`. Reading checks
-//! the format, the names, the lengths and that every number is finite (and
-//! every scale positive); saving is atomic.
+//! one ([`super::features`]) or a column listed in `extra`. `calibration`
+//! holds each training row's cross-fitted probability and whether the judge
+//! was wrong on it: the data `confidence :=` promises with
+//! ([`crate::guarantee`]). Version 1 files (no `calibration`) are still read
+//! and route as before; only a promise needs version 2. Reading checks the
+//! format, the names, the lengths and that every number is finite (every
+//! scale positive, every calibration probability in [0, 1]); saving is atomic.
 
 use super::features::{FeatureSet, InputSignals, JUDGE_FEATURES, MEASURE_FEATURES};
 use super::logistic::sigmoid;
@@ -21,8 +26,19 @@ use crate::tags::tag_index;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// The `format` string of judge-error model files.
-pub const RISK_FORMAT: &str = "prefroute-risk/1";
+/// The `format` string of the judge-error model files this build writes.
+pub const RISK_FORMAT: &str = "prefroute-risk/2";
+/// The earlier format, still read: no calibration data.
+pub const RISK_FORMAT_V1: &str = "prefroute-risk/1";
+
+/// The cross-fitted predictions of a model's training rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibrationData {
+    /// Each row's probability, from a model fitted without it.
+    pub p: Vec<f64>,
+    /// Whether the judge was wrong on it.
+    pub wrong: Vec<bool>,
+}
 
 /// A fitted judge-error model.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +52,8 @@ pub struct RiskModel {
     pub scale: Vec<f64>,
     pub intercept: f64,
     pub coef: Vec<f64>,
+    /// `None` for a `prefroute-risk/1` file.
+    pub calibration: Option<CalibrationData>,
     pub meta: Value,
 }
 
@@ -61,6 +79,23 @@ impl RiskModel {
     /// Does the model read `ai_pref_alt` / `ai_confidence`?
     pub fn reads(&self, feature: &str) -> bool {
         self.features.iter().any(|f| f == feature)
+    }
+
+    /// The calibration rows a promise (`confidence :=`) is tested on; an
+    /// error naming the file when it has none.
+    pub fn calibration_set(&self) -> Result<crate::guarantee::Calibration> {
+        match &self.calibration {
+            Some(c) => Ok(crate::guarantee::Calibration::new(&c.p, &c.wrong)),
+            None => Err(Error::model(
+                &self.name,
+                format!(
+                    "it has no calibration data ('{RISK_FORMAT_V1}', written before confidence := existed), which \
+                     confidence := needs"
+                ),
+                "refit it with risk_fit(…, save := …): this version stores the cross-fitted predictions of its \
+                 rows; or leave out confidence := for the expected accuracy alone",
+            )),
+        }
     }
 
     /// Checks names, lengths and values.
@@ -119,6 +154,20 @@ impl RiskModel {
         if let Some(k) = self.scale.iter().position(|s| *s <= 0.0) {
             return bad(format!("scale[{k}] is {}, not positive", self.scale[k]), "refit with risk_fit");
         }
+        if let Some(c) = &self.calibration {
+            if c.p.len() != c.wrong.len() || c.p.is_empty() {
+                return bad(
+                    format!("'calibration' has {} probabilities and {} outcomes", c.p.len(), c.wrong.len()),
+                    "calibration holds one probability and one outcome per training row; refit with risk_fit",
+                );
+            }
+            if let Some(k) = c.p.iter().position(|p| !(0.0..=1.0).contains(p)) {
+                return bad(
+                    format!("calibration p[{k}] is {}, not a probability", c.p[k]),
+                    "refit with risk_fit",
+                );
+            }
+        }
         Ok(())
     }
 
@@ -126,17 +175,24 @@ impl RiskModel {
     pub fn to_json(&self) -> Result<String> {
         self.validate()?;
         // Keys in the documented order, one per line; arrays on one line each.
-        let entries: [(&str, Value); 8] = [
-            ("format", json!(RISK_FORMAT)),
-            ("features", json!(self.features)),
-            ("extra", json!(self.extra)),
-            ("mean", json!(self.mean)),
-            ("scale", json!(self.scale)),
-            ("intercept", json!(self.intercept)),
-            ("coef", json!(self.coef)),
-            ("meta", self.meta.clone()),
+        let calibration = self
+            .calibration
+            .as_ref()
+            .map(|c| json!({"p": c.p, "wrong": c.wrong.iter().map(|w| u8::from(*w)).collect::<Vec<u8>>()}));
+        let format = if calibration.is_some() { RISK_FORMAT } else { RISK_FORMAT_V1 };
+        let entries: [(&str, Option<Value>); 9] = [
+            ("format", Some(json!(format))),
+            ("features", Some(json!(self.features))),
+            ("extra", Some(json!(self.extra))),
+            ("mean", Some(json!(self.mean))),
+            ("scale", Some(json!(self.scale))),
+            ("intercept", Some(json!(self.intercept))),
+            ("coef", Some(json!(self.coef))),
+            ("calibration", calibration),
+            ("meta", Some(self.meta.clone())),
         ];
-        let body: Vec<String> = entries.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
+        let body: Vec<String> =
+            entries.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("  \"{k}\": {v}"))).collect();
         Ok(format!("{{\n{}\n}}\n", body.join(",\n")))
     }
 
@@ -152,13 +208,17 @@ impl RiskModel {
             }
         })?;
         let Value::Object(obj) = root else { return Err(bad("the file is not a JSON object".into())) };
-        match obj.get("format").and_then(Value::as_str) {
-            Some(RISK_FORMAT) => {}
+        let version = match obj.get("format").and_then(Value::as_str) {
+            Some(RISK_FORMAT_V1) => 1,
+            Some(RISK_FORMAT) => 2,
             other => {
-                return Err(bad(format!("unknown format {other:?}; this build reads '{RISK_FORMAT}'")));
+                return Err(bad(format!(
+                    "unknown format {other:?}; this build reads '{RISK_FORMAT_V1}' and '{RISK_FORMAT}'"
+                )));
             }
-        }
-        let known = ["format", "features", "extra", "mean", "scale", "intercept", "coef", "meta"];
+        };
+        let known =
+            ["format", "features", "extra", "mean", "scale", "intercept", "coef", "calibration", "meta"];
         if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(bad(format!("unknown key '{k}'")));
         }
@@ -195,6 +255,19 @@ impl RiskModel {
                 bad(format!("'intercept' must be a number, got {}", shown(obj.get("intercept"))))
             })?,
             coef: numbers("coef")?,
+            calibration: match (version, obj.get("calibration")) {
+                (1, None) => None,
+                (1, Some(_)) => {
+                    return Err(bad(format!("'calibration' is not part of '{RISK_FORMAT_V1}'")));
+                }
+                (_, Some(Value::Object(c))) => Some(calibration_of(c).map_err(bad)?),
+                (_, other) => {
+                    return Err(bad(format!(
+                        "'calibration' must be an object {{\"p\": […], \"wrong\": […]}}, got {}",
+                        shown(other)
+                    )))
+                }
+            },
             meta: obj.get("meta").cloned().unwrap_or(Value::Object(Map::new())),
         };
         model.validate()?;
@@ -213,6 +286,30 @@ impl RiskModel {
     pub fn save_atomic(&self, path: &Path) -> Result<()> {
         crate::ppm::write_atomic(path, &self.to_json()?, "model")
     }
+}
+
+/// Reads `{"p": [numbers], "wrong": [0 or 1, …]}`; the lengths are checked by `validate`.
+fn calibration_of(c: &Map<String, Value>) -> std::result::Result<CalibrationData, String> {
+    if let Some(k) = c.keys().find(|k| *k != "p" && *k != "wrong") {
+        return Err(format!("unknown key 'calibration.{k}'"));
+    }
+    let array = |key: &str| match c.get(key) {
+        Some(Value::Array(a)) => Ok(a),
+        other => Err(format!("'calibration.{key}' must be an array, got {}", shown(other))),
+    };
+    let p = array("p")?
+        .iter()
+        .map(|v| v.as_f64().ok_or_else(|| format!("'calibration.p' holds {v}, not a number")))
+        .collect::<std::result::Result<Vec<f64>, String>>()?;
+    let wrong = array("wrong")?
+        .iter()
+        .map(|v| match v.as_u64() {
+            Some(0) => Ok(false),
+            Some(1) => Ok(true),
+            _ => Err(format!("'calibration.wrong' holds {v}, not 0 or 1")),
+        })
+        .collect::<std::result::Result<Vec<bool>, String>>()?;
+    Ok(CalibrationData { p, wrong })
 }
 
 fn shown(v: Option<&Value>) -> String {
@@ -242,6 +339,7 @@ mod tests {
             scale: vec![0.3, 0.2, 1.0],
             intercept: -1.0,
             coef: vec![1.5, -0.25, 0.125],
+            calibration: Some(CalibrationData { p: vec![0.25, 0.5, 0.125], wrong: vec![false, true, true] }),
             meta: json!({"fitted_by": "test"}),
         }
     }
@@ -249,8 +347,25 @@ mod tests {
     #[test]
     fn round_trips_exactly_and_predicts_with_the_mean_for_unknowns() {
         let m = model();
-        let back = RiskModel::from_json(&m.to_json().unwrap(), "m").unwrap();
+        let text = m.to_json().unwrap();
+        assert!(
+            text.contains("\"format\": \"prefroute-risk/2\"") && text.contains("\"wrong\":[0,1,1]"),
+            "{text}"
+        );
+        let back = RiskModel::from_json(&text, "m").unwrap();
         assert_eq!(back, m);
+        assert_eq!(
+            back.calibration_set().unwrap(),
+            crate::guarantee::Calibration::new(&[0.5, 0.125], &[true, true])
+        );
+        // A version 1 file (no calibration) still reads, routes, and says why it cannot promise.
+        let v1 = RiskModel { calibration: None, ..m.clone() };
+        let text = v1.to_json().unwrap();
+        assert!(text.contains("prefroute-risk/1") && !text.contains("calibration"));
+        let back = RiskModel::from_json(&text, "old.json").unwrap();
+        assert_eq!(back.calibration, None);
+        let e = back.calibration_set().unwrap_err().to_string();
+        assert!(e.starts_with("model 'old.json': it has no calibration data"), "{e}");
         let z: f64 = -1.0 + 1.5 * (1.0 - 0.1) / 0.3 + 0.125 * (4.0 - 2.0);
         assert!((m.predict(&[1.0, f64::NAN, 4.0]) - 1.0 / (1.0 + (-z).exp())).abs() < 1e-15);
     }
@@ -259,7 +374,15 @@ mod tests {
     fn bad_files_say_what_is_wrong() {
         let text = model().to_json().unwrap();
         let cases = [
-            (text.replace("prefroute-risk/1", "prefroute-ppm/1"), "unknown format"),
+            (text.replace("prefroute-risk/2", "prefroute-ppm/1"), "unknown format"),
+            (text.replace("[0,1,1]", "[0,1]"), "'calibration' has 3 probabilities and 2 outcomes"),
+            (text.replace("[0,1,1]", "[0,2,1]"), "'calibration.wrong' holds 2, not 0 or 1"),
+            (text.replace("[0.25,", "[1.25,"), "calibration p[0] is 1.25, not a probability"),
+            (text.replace("\"wrong\"", "\"wrang\""), "unknown key 'calibration.wrang'"),
+            (
+                text.replace("prefroute-risk/2", "prefroute-risk/1"),
+                "'calibration' is not part of 'prefroute-risk/1'",
+            ),
             (text.replace("\"votes\",\n    \"", "\"votes\", \"rouge\",\n    \"").replace("zzz", ""), ""),
             (text.replace("\"ai_inconsistent\"", "\"ai_inconsistant\""), "unknown feature 'ai_inconsistant'"),
             (text.replace("-0.25", "-0.25, 1.0"), "'coef' has 4 values for 3 features"),

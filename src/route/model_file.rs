@@ -3,7 +3,7 @@
 //! Routing scores instances with one of two kinds of model: a PPM (the
 //! embedded `paper-prior` or a `prefroute-ppm/1` file written by `ppm_fit`),
 //! whose routing maximises the predicted performance gain of the human set,
-//! or a judge-error model (a `prefroute-risk/1` file written by `risk_fit`),
+//! or a judge-error model (a `prefroute-risk/1` or `/2` file written by `risk_fit`),
 //! whose routing sends the instances the AI judge most likely gets wrong to
 //! humans. The file's own `format` field decides; the caller never says which.
 //!
@@ -13,7 +13,7 @@
 //! start of the text even when the JSON is truncated), never as a bad PPM.
 
 use crate::ppm::{resolve_model, Model, PAPER_PRIOR};
-use crate::risk::{RiskModel, RISK_FORMAT};
+use crate::risk::RiskModel;
 use crate::Result;
 use std::path::Path;
 use std::sync::Arc;
@@ -40,7 +40,7 @@ fn is_risk_file(path: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else { return false };
     let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
         // A truncated risk file still names its format near the start.
-        return text.contains(RISK_FORMAT);
+        return text.contains("prefroute-risk/");
     };
     v.get("format").and_then(|f| f.as_str()).is_some_and(|f| f.starts_with("prefroute-risk/"))
 }
