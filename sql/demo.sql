@@ -3,8 +3,10 @@
 -- from the repository root. On the bundled LLMBar pairs (885, each with a human label and the
 -- AI judge's label in both completion orders) it walks the five-step workflow of routing with a
 -- judge-error model: judge everything, send a random seed to humans, learn where the judge is
--- wrong from the seed, route the rest under a budget, build the hybrid dataset; and it ends on the
--- honest measure of every router: how much of the possible gain over random routing each captures.
+-- wrong from the seed, route the rest under a budget, build the hybrid dataset; and it ends on what a
+-- routing can promise (the accuracy it keeps with 90 % confidence and the human share that costs, or
+-- that the seed is too small to promise it) and on the honest measure of every router: how much of the
+-- possible gain over random routing each captures.
 
 LOAD 'build/release/prefroute.duckdb_extension';
 .mode box
@@ -58,7 +60,8 @@ SELECT * FROM route_instances('build/demo/llmbar_rest.parquet', 0.25, model := '
 SELECT route, count(*) AS instances,
        round(avg(gain) * (SELECT count(*) FROM routed), 3) AS mean_p_judge_wrong
 FROM routed GROUP BY route ORDER BY route DESC;
-.print '   Expected label accuracy of the hybrid data (1 - mean P(judge wrong) over the AI-labelled rows):'
+.print '   Expected label accuracy of the hybrid data (1 - mean P(judge wrong) over the AI-labelled rows): an'
+.print '   estimate that takes the model at its word, not a promise (see the end).'
 COPY (SELECT p.*, r.route = 'human' AS routed
       FROM read_parquet('build/demo/llmbar_rest.parquet') p JOIN routed r USING (id) ORDER BY r.rank)
   TO 'build/demo/llmbar_routed.parquet' (FORMAT parquet);
@@ -80,6 +83,28 @@ SELECT 'build/demo/llmbar_hybrid.parquet' AS written_to, count(*) AS pairs,
        count(*) FILTER (WHERE label_source = 'human') AS human_labels,
        count(*) FILTER (WHERE label_source = 'ai') AS ai_labels
 FROM read_parquet('build/demo/llmbar_hybrid.parquet');
+
+.print ''
+.print '== What can the routing promise? target_accuracy alone routes the fewest humans whose EXPECTED accuracy'
+.print '   reaches the target (an estimate). With confidence := 0.9 it routes the fewest humans that keep the'
+.print '   target with probability >= 0.9: an exact test on the seed''s cross-fitted predictions (stored in'
+.print '   risk.json), valid when the seed was a random sample of the same pairs, as here.'
+CREATE TEMP TABLE promises AS
+SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.85)
+UNION ALL
+SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.85,
+                            confidence := 0.9)
+UNION ALL
+SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.9)
+UNION ALL
+SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.9,
+                            confidence := 0.9);
+SELECT target_accuracy AS target, basis, n_human, round(human_share, 3) AS human_share,
+       round(expected_accuracy, 4) AS expected_accuracy, round(promised_accuracy, 4) AS promised_at_least
+FROM promises ORDER BY target_accuracy, basis;
+.print '   When the seed is too small to promise a target (only routing every pair to humans would):'
+SELECT coalesce(string_agg(note, chr(10)), 'every target above can be promised with this seed') AS note
+FROM promises WHERE basis = 'cannot promise';
 
 .print ''
 .print '== How good is each router? Human labels as the reference; captured = (accuracy - random) /'

@@ -11,6 +11,8 @@ calibration data (cross-fitted probabilities and judge errors):
    most c). When no x passes, the call must fail saying the target cannot be promised.
 2. `route_summary`'s `miss_probability` (the test's probability at c) equals scipy's cdf within 1e-12
    relative, and its `calibration_errors_allowed` equals c, on a bundled file.
+3. The Platt scaling `risk_fit` stores equals scikit-learn's `LogisticRegression(C = 1e6)` of the stored
+   outcomes on the logit of the stored cross-fitted probabilities (slope and intercept within 1e-6).
 
 Usage: tests/guarantee_scipy.py --extension build/prefroute.duckdb_extension
 """
@@ -25,6 +27,7 @@ import tempfile
 import duckdb
 import numpy as np
 from scipy.stats import hypergeom
+from sklearn.linear_model import LogisticRegression
 
 
 def connect(ext):
@@ -33,8 +36,9 @@ def connect(ext):
     return con
 
 
-def model_file(path, p, wrong):
-    """A prefroute-risk/2 file over three features every bundled file offers."""
+def model_file(path, p, wrong, platt=None):
+    """A prefroute-risk/2 file over three features every bundled file offers (with Platt scaling
+    (slope, intercept) when given)."""
     model = {
         "format": "prefroute-risk/2",
         "features": ["ai_inconsistent", "rouge", "log_len_ratio"],
@@ -46,6 +50,8 @@ def model_file(path, p, wrong):
         "calibration": {"p": [float(x) for x in p], "wrong": [int(w) for w in wrong]},
         "meta": {"written_by": "tests/guarantee_scipy.py"},
     }
+    if platt is not None:
+        model["platt"] = {"slope": platt[0], "intercept": platt[1]}
     with open(path, "w") as f:
         json.dump(model, f)
 
@@ -100,6 +106,21 @@ def main():
                             failures.append(f"m={m} n={n} t={target} c={confidence}: want {want!r}, got {got!r} {err or ''}")
         print(f"risk_threshold: {checked} cases ({impossible} impossible), {len(failures)} differ from scipy")
 
+        # With Platt scaling the threshold is the same calibration row's probability, Platt-scaled.
+        m, slope, icpt = 177, 0.6, -0.4
+        p = rng.beta(1.2, 4.0, size=m)
+        wrong = rng.random(m) < p
+        path = os.path.join(tmp, "risk_platt.json")
+        model_file(path, p, wrong, (slope, icpt))
+        for target in (0.85, 0.9):
+            raw, _, _ = reference(p, wrong, 708, 708, target, 0.9)
+            want = 1 / (1 + math.exp(-(slope * math.log(raw / (1 - raw)) + icpt)))
+            got = con.execute(f"SELECT risk_threshold('{path}', 708, {target}, 0.9)").fetchone()[0]
+            status = "ok" if abs(got - want) <= 1e-14 else "FAIL"
+            print(f"risk_threshold with Platt scaling, t={target}: {got!r} (scipy + Platt {want!r}) {status}")
+            if status != "ok":
+                failures.append(f"Platt t={target}: {got} vs {want}")
+
         # route_summary on a bundled file: the test's probability and c.
         data = "examples/data/llmbar.parquet"
         n, n_ai = con.execute(f"SELECT count(*), count(ai_pref) FROM read_parquet('{data}')").fetchone()
@@ -120,6 +141,17 @@ def main():
                   f"miss probability {row[2]:.15g} (scipy {prob:.15g}, rel. diff {rel:.1e}) {status}")
             if status != "ok":
                 failures.append(f"route_summary t={target} c={confidence}: {row} vs {(thr, c, prob)}")
+    # 3. Platt scaling against scikit-learn, on a risk_fit of pandalm_test.
+    model = json.loads(con.execute("SELECT model_json FROM risk_fit('examples/data/pandalm_test.parquet')").fetchone()[0])
+    p = np.clip(np.array(model["calibration"]["p"]), 1e-15, 1 - 1e-15)
+    ref = LogisticRegression(C=1e6, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+    ref.fit(np.log(p / (1 - p)).reshape(-1, 1), np.array(model["calibration"]["wrong"]))
+    diff = max(abs(model["platt"]["slope"] - ref.coef_[0][0]), abs(model["platt"]["intercept"] - ref.intercept_[0]))
+    status = "ok" if diff <= 1e-6 else "FAIL"
+    print(f"platt: slope {model['platt']['slope']:.9f}, intercept {model['platt']['intercept']:.9f}; "
+          f"max |prefroute - sklearn| = {diff:.1e} {status}")
+    if status != "ok":
+        failures.append(f"platt differs from scikit-learn by {diff}")
     for f in failures:
         print("FAIL", f)
     if failures:

@@ -166,7 +166,7 @@ pub struct GuaranteeBind {
     opts: GuaranteeOptions,
 }
 
-const EVAL_COLUMNS: [(&str, ColType); 14] = [
+const EVAL_COLUMNS: [(&str, ColType); 15] = [
     ("seed_fraction", ColType::Double),
     ("target_accuracy", ColType::Double),
     ("confidence", ColType::Double),
@@ -179,6 +179,7 @@ const EVAL_COLUMNS: [(&str, ColType); 14] = [
     ("all_human", ColType::Double),
     ("estimate_met", ColType::Double),
     ("estimate_human_share", ColType::Double),
+    ("ranked_human_share", ColType::Double),
     ("oracle_human_share", ColType::Double),
     ("oracle_median_share", ColType::Double),
 ];
@@ -205,10 +206,10 @@ impl VTab for GuaranteeEval {
             Some(d) if (1..=100_000).contains(&d) => d as usize,
             Some(d) => return Err(format!("{EVAL}: draws := {d} must be between 1 and 100000").into()),
         };
-        let platt = match args.text("calibrate")?.as_deref().unwrap_or("none") {
-            "none" => false,
+        let platt = match args.text("calibrate")?.as_deref().unwrap_or("platt") {
             "platt" => true,
-            other => return Err(format!("{EVAL}: calibrate := '{other}' is not 'none' or 'platt'").into()),
+            "none" => false,
+            other => return Err(format!("{EVAL}: calibrate := '{other}' is not 'platt' or 'none'").into()),
         };
         let common = RiskBind::bind(&args, Vec::new(), None)?;
         let o = &common.opts;
@@ -276,6 +277,7 @@ fn eval_rows(b: GuaranteeBind) -> crate::Result<Vec<Block>> {
             f(|r| r.all_human),
             f(|r| r.estimate_met),
             f(|r| r.estimate_human_share),
+            f(|r| r.ranked_human_share),
             f(|r| r.oracle_human_share),
             f(|r| r.oracle_median_share),
         ],

@@ -8,18 +8,22 @@
 //! confidence up to sampling noise: its standard error over `D` draws is
 //! `√(c(1 − c)/D)`, 0.03 for 100 draws at 0.9), the mean human share it took,
 //! and, side by side, the point estimate (`target_accuracy` alone: the fewest
-//! humans whose expected accuracy reaches the target) and the oracle (the
-//! fewest humans that reach the target knowing which AI labels are wrong).
+//! humans whose expected accuracy reaches the target), the model's ranking in
+//! hindsight (the fewest humans, likeliest errors first, that would have
+//! reached the target in that draw: what the ranking alone costs) and the
+//! oracle (the fewest humans that reach the target knowing which AI labels
+//! are wrong).
 //!
 //! The file is tagged once; each draw only refits. A draw's seed set is the
 //! `random` strategy's sample under seed `seed + draw`, and its cross-fit uses
 //! the same seed, so the table depends only on the arguments, never on the
 //! thread count.
 
-use super::{max_errors, plan, Calibration};
+use super::{max_errors, plan};
 use crate::error::{Error, Result};
 use crate::risk::eval::{model_scores, score_routing, EvalData};
-use crate::risk::fit::{cross_fit, fit_model, platt, Platt};
+use crate::risk::fit::{cross_fit, fit_model, fit_platt};
+use crate::risk::CalibrationData;
 use crate::route::random::random_routing;
 use crate::route::topk::top_k_by;
 use crate::route::{fewest_for_target, Budget};
@@ -34,9 +38,10 @@ pub struct GuaranteeOptions {
     pub seed: u64,
     pub folds: usize,
     pub l2: f64,
-    /// Recalibrate the point estimate's probabilities with Platt scaling
-    /// fitted on the seed's cross-fitted ones (the promise is unaffected:
-    /// it depends on the order of `p` only).
+    /// Recalibrate the probabilities with Platt scaling fitted on the seed's
+    /// cross-fitted ones, as `risk_fit` does (`false`: the logistic model's
+    /// own). Only the point estimate changes: the promise depends on the
+    /// order of `p` only.
     pub platt: bool,
     pub threads: usize,
 }
@@ -61,16 +66,20 @@ pub struct GuaranteeRow {
     /// The point estimate: share of draws meeting the target, mean human share.
     pub estimate_met: f64,
     pub estimate_human_share: f64,
+    /// The model's ranking in hindsight: mean human share.
+    pub ranked_human_share: f64,
     /// The oracle: mean human share, and its median over the draws.
     pub oracle_human_share: f64,
     pub oracle_median_share: f64,
 }
 
 /// One draw's outcome for one target: per confidence (met, human share,
-/// accuracy, all-human), then the estimate's (met, share) and the oracle's share.
+/// accuracy, all-human), then the estimate's (met, share), the ranking's and
+/// the oracle's share.
 struct DrawTarget {
     promise: Vec<(bool, f64, f64, bool)>,
     estimate: (bool, f64),
+    ranked: f64,
     oracle: f64,
 }
 
@@ -118,6 +127,7 @@ pub fn guarantee_eval(data: &EvalData, opts: &GuaranteeOptions) -> Result<Vec<Gu
                     all_human: mean(&|r| f64::from(u8::from(r.promise[c].3))),
                     estimate_met: mean(&|r| f64::from(u8::from(r.estimate.0))),
                     estimate_human_share: mean(&|r| r.estimate.1),
+                    ranked_human_share: mean(&|r| r.ranked),
                     oracle_human_share: mean(&|r| r.oracle),
                     oracle_median_share: median(&oracle),
                 });
@@ -148,15 +158,14 @@ fn one_draw(
     let (seed_rows, rest): (Vec<usize>, Vec<usize>) = (0..ids.len()).partition(|&i| in_seed[i]);
     let (train, features) = data.training(&seed_rows)?;
     let cal_p = cross_fit(&train, &features, opts.l2, opts.folds, seed)?;
-    let cal = Calibration::new(&cal_p, &train.y);
-    let model = fit_model(&train, &features, opts.l2, serde_json::Value::Null)?;
+    // The model as risk_fit saves it: Platt-scaled (unless asked not to), with its calibration rows.
+    let mut model = fit_model(&train, &features, opts.l2, serde_json::Value::Null)?;
+    if opts.platt {
+        model.platt = fit_platt(&cal_p, &train.y)?;
+    }
+    model.calibration = Some(CalibrationData { p: cal_p, wrong: train.y });
+    let cal = model.calibration_set()?;
     let p = model_scores(data, &model, &rest)?;
-    let estimate_p = if opts.platt {
-        let Platt { slope, intercept } = platt(&cal_p, &train.y)?;
-        p.iter().map(|&q| if q >= 1.0 { q } else { Platt { slope, intercept }.apply(q) }).collect()
-    } else {
-        p.clone()
-    };
     let agree: Vec<bool> = rest.iter().map(|&i| data.agree(i)).collect();
     let n = rest.len();
     let n_ai = rest.iter().filter(|&&i| data.ai[i].is_some()).count();
@@ -164,6 +173,13 @@ fn one_draw(
     let share = |human: &[bool]| human.iter().filter(|h| **h).count() as f64 / n as f64;
     // Judge errors left to the AI (a row without an AI label counts as one unless routed).
     let errors = |human: &[bool]| agree.iter().zip(human).filter(|(a, h)| !**a && !**h).count();
+    // Judge errors left to the AI after routing the first k rows in the model's order, k = 0..=n.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    let mut left = vec![wrong_total; n + 1];
+    for (k, &i) in order.iter().enumerate() {
+        left[k + 1] = left[k] - usize::from(!agree[i]);
+    }
     let mut out = Vec::with_capacity(opts.targets.len());
     for &target in &opts.targets {
         let b = max_errors(n, target);
@@ -174,12 +190,91 @@ fn one_draw(
             let accuracy = score_routing("promise", 0.0, &agree, &human).accuracy;
             promise.push((errors(&human) <= b, share(&human), accuracy, pl.threshold().is_none()));
         }
-        let human = top_k_by(&estimate_p, fewest_for_target(&estimate_p, target, n)?);
+        let human = top_k_by(&p, fewest_for_target(&p, target, n)?);
         out.push(DrawTarget {
             promise,
             estimate: (errors(&human) <= b, share(&human)),
+            ranked: left.iter().position(|l| *l <= b).unwrap_or(n) as f64 / n as f64,
             oracle: wrong_total.saturating_sub(b) as f64 / n as f64,
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Label;
+    use crate::risk::features::{FeatureSet, InputSignals};
+    use crate::tags::TagSet;
+    use rand::{Rng, SeedableRng};
+
+    /// 400 rows: the judge errs with probability σ(2x − 1.5) on a feature x;
+    /// 10 rows have no AI label.
+    fn data() -> EvalData {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let features = FeatureSet::catalogue(&InputSignals::default())
+            .unwrap()
+            .select(&["rouge".to_string(), "log_len_ratio".to_string()], "test")
+            .unwrap();
+        let n = 400;
+        let (mut ai, mut raw) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let x: f64 = rng.random::<f64>() * 2.0;
+            raw.extend([x, rng.random::<f64>()]);
+            let wrong = rng.random::<f64>() < 1.0 / (1.0 + (1.5 - 2.0 * x).exp());
+            ai.push(if i % 40 == 0 {
+                None
+            } else if wrong {
+                Some(Label::B)
+            } else {
+                Some(Label::A)
+            });
+        }
+        EvalData {
+            ids: (0..n).map(|i| format!("r{i}")).collect(),
+            tags: vec![TagSet::default(); n],
+            human: vec![Label::A; n],
+            ai,
+            features,
+            raw,
+        }
+    }
+
+    fn opts(threads: usize) -> GuaranteeOptions {
+        GuaranteeOptions {
+            seed_fractions: vec![0.3],
+            targets: vec![0.8, 0.9],
+            confidences: vec![0.8, 0.9],
+            draws: 12,
+            seed: 3,
+            folds: 5,
+            l2: 1.0,
+            platt: true,
+            threads,
+        }
+    }
+
+    #[test]
+    fn rows_are_the_same_for_any_thread_count_and_add_up() {
+        let d = data();
+        let one = guarantee_eval(&d, &opts(1)).unwrap();
+        assert_eq!(one, guarantee_eval(&d, &opts(3)).unwrap());
+        assert_eq!(one.len(), 4);
+        for r in &one {
+            assert_eq!((r.n_seed, r.n_routed, r.draws), (120, 280, 12));
+            for share in [r.met, r.human_share, r.all_human, r.estimate_met, r.estimate_human_share] {
+                assert!((0.0..=1.0).contains(&share));
+            }
+            // Whatever meets the target needs at least the oracle's humans, and
+            // the promise's threshold routing in the model's order at least the ranking's.
+            assert!(r.ranked_human_share >= r.oracle_human_share - 1e-12);
+            if r.met == 1.0 {
+                assert!(r.human_share >= r.ranked_human_share - 1e-12);
+            }
+        }
+        // A higher confidence never takes fewer humans.
+        assert!(one[1].human_share >= one[0].human_share && one[3].human_share >= one[2].human_share);
+        assert_ne!(one, guarantee_eval(&d, &GuaranteeOptions { seed: 4, ..opts(1) }).unwrap());
+    }
 }

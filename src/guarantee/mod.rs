@@ -90,6 +90,11 @@ impl Calibration {
     pub fn wrong(&self) -> usize {
         self.wrong_p.len()
     }
+
+    /// Their probabilities, ascending.
+    pub fn wrong_p(&self) -> &[f64] {
+        &self.wrong_p
+    }
 }
 
 /// What the rule decided for one target and confidence.

@@ -241,7 +241,9 @@ pub fn fit_report(data: &EvalData, opts: &EvalOptions) -> Result<FitReport> {
                          "log_loss": calibration.log_loss, "brier": calibration.brier, "ece": calibration.ece},
     });
     let mut model = fit_model(&train, &features, opts.l2, meta)?;
-    // The cross-fitted predictions are the calibration rows of a promise (crate::guarantee).
+    // The cross-fitted predictions recalibrate the model (Platt scaling) and are the
+    // calibration rows of a promise (crate::guarantee).
+    model.platt = super::fit::fit_platt(&p, &train.y)?;
     model.calibration = Some(super::model::CalibrationData { p: p.clone(), wrong: train.y.clone() });
     Ok(FitReport {
         n: train.len(),

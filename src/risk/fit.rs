@@ -4,7 +4,7 @@
 
 use super::features::FeatureSet;
 use super::logistic;
-use super::model::RiskModel;
+use super::model::{Platt, RiskModel};
 use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -91,6 +91,7 @@ pub fn fit_model(
         scale,
         intercept: fit.intercept,
         coef: fit.coef,
+        platt: None,
         calibration: None,
         meta,
     })
@@ -141,34 +142,16 @@ pub fn cross_fit(
     Ok(p)
 }
 
-/// Platt scaling of probabilities: `σ(slope · logit(p) + intercept)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Platt {
-    pub slope: f64,
-    pub intercept: f64,
-}
-
-impl Platt {
-    /// The recalibrated probability of `p` (clipped to [1e-12, 1 − 1e-12] first).
-    pub fn apply(&self, p: f64) -> f64 {
-        let q = p.clamp(1e-12, 1.0 - 1e-12);
-        logistic::sigmoid(self.slope * (q / (1.0 - q)).ln() + self.intercept)
-    }
-}
-
-/// Fits Platt scaling of held-out probabilities `p` to outcomes `y`: a
-/// logistic regression of `y` on `logit(p)`, with a negligible penalty
-/// (1e-6) on the slope so that a degenerate set still has one answer.
-pub fn platt(p: &[f64], y: &[bool]) -> Result<Platt> {
-    let z: Vec<f64> = p
-        .iter()
-        .map(|&p| {
-            let q = p.clamp(1e-12, 1.0 - 1e-12);
-            (q / (1.0 - q)).ln()
-        })
-        .collect();
+/// Fits Platt scaling of held-out (cross-fitted) probabilities `p` to outcomes
+/// `y`: a logistic regression of `y` on `logit(p)`, with a negligible penalty
+/// (1e-6) on the slope so that a degenerate set still has one answer. `None`
+/// when the slope is not positive: the held-out probabilities do not rise with
+/// the errors, and a map that flattened or reversed their order would change
+/// the routing, not only the numbers.
+pub fn fit_platt(p: &[f64], y: &[bool]) -> Result<Option<Platt>> {
+    let z: Vec<f64> = p.iter().map(|&p| super::model::logit(p)).collect();
     let fit = logistic::fit(&z, 1, y, 1e-6)?;
-    Ok(Platt { slope: fit.coef[0], intercept: fit.intercept })
+    Ok((fit.coef[0] > 0.0).then_some(Platt { slope: fit.coef[0], intercept: fit.intercept }))
 }
 
 /// How well probabilities `p` predict outcomes `y`.

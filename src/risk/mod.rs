@@ -32,5 +32,5 @@ pub mod logistic;
 pub mod model;
 
 pub use features::{FeatureSet, InputSignals, JudgeRow};
-pub use fit::{calibration, cross_fit, fit_model, platt, Calibration, Platt, Training};
-pub use model::{CalibrationData, RiskModel, RISK_FORMAT, RISK_FORMAT_V1};
+pub use fit::{calibration, cross_fit, fit_model, fit_platt, Calibration, Training};
+pub use model::{CalibrationData, Platt, RiskModel, RISK_FORMAT, RISK_FORMAT_V1};

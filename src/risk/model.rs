@@ -5,15 +5,18 @@
 //!  "features": ["ai_inconsistent", "rouge", "…"], "extra": [],
 //!  "mean": [0.12, …], "scale": [0.33, …],
 //!  "intercept": -1.4, "coef": [0.8, …],
+//!  "platt": {"slope": 0.62, "intercept": -0.41},
 //!  "calibration": {"p": [0.31, …], "wrong": [0, 1, …]},
 //!  "meta": {"fitted_by": "risk_fit", …}}
 //! ```
 //!
-//! `P(judge wrong | x) = σ(intercept + Σ_j coef_j · (x_j − mean_j) / scale_j)`,
-//! with an unknown value (NaN) taken as its mean. Every feature is a built-in
-//! one ([`super::features`]) or a column listed in `extra`. `calibration`
-//! holds each training row's cross-fitted probability and whether the judge
-//! was wrong on it: the data `confidence :=` promises with
+//! `P(judge wrong | x) = σ(a · z + b)`, `z = intercept + Σ_j coef_j · (x_j −
+//! mean_j) / scale_j`, with an unknown value (NaN) taken as its mean and
+//! `(a, b)` the Platt scaling (`a = 1, b = 0` without one). Every feature is a
+//! built-in one ([`super::features`]) or a column listed in `extra`.
+//! `calibration` holds each training row's cross-fitted probability (before
+//! Platt scaling) and whether the judge was wrong on it: the data Platt
+//! scaling is fitted on and `confidence :=` promises with
 //! ([`crate::guarantee`]). Version 1 files (no `calibration`) are still read
 //! and route as before; only a promise needs version 2. Reading checks the
 //! format, the names, the lengths and that every number is finite (every
@@ -30,6 +33,30 @@ use std::path::Path;
 pub const RISK_FORMAT: &str = "prefroute-risk/2";
 /// The earlier format, still read: no calibration data.
 pub const RISK_FORMAT_V1: &str = "prefroute-risk/1";
+
+/// Platt scaling: `σ(slope · logit(p) + intercept)`, fitted on held-out
+/// probabilities so that the model's `p` means what it says (the logistic
+/// model's own probabilities spread too wide when fitted on a small seed).
+/// The slope is positive, so the order of the probabilities, and with it every
+/// routing, is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Platt {
+    pub slope: f64,
+    pub intercept: f64,
+}
+
+impl Platt {
+    /// The recalibrated probability of an uncalibrated `p`.
+    pub fn apply(&self, p: f64) -> f64 {
+        sigmoid(self.slope * logit(p) + self.intercept)
+    }
+}
+
+/// `ln(p / (1 − p))`, with `p` clipped to [1e-15, 1 − 1e-15].
+pub fn logit(p: f64) -> f64 {
+    let q = p.clamp(1e-15, 1.0 - 1e-15);
+    (q / (1.0 - q)).ln()
+}
 
 /// The cross-fitted predictions of a model's training rows.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +79,9 @@ pub struct RiskModel {
     pub scale: Vec<f64>,
     pub intercept: f64,
     pub coef: Vec<f64>,
+    /// `None`: no recalibration (a `prefroute-risk/1` file, or a fit whose
+    /// held-out probabilities gave no positive slope).
+    pub platt: Option<Platt>,
     /// `None` for a `prefroute-risk/1` file.
     pub calibration: Option<CalibrationData>,
     pub meta: Value,
@@ -67,7 +97,10 @@ impl RiskModel {
                 z += self.coef[j] * (v - self.mean[j]) / self.scale[j];
             }
         }
-        sigmoid(z)
+        match self.platt {
+            Some(pl) => sigmoid(pl.slope * z + pl.intercept),
+            None => sigmoid(z),
+        }
     }
 
     /// The features this model reads, resolved against what an input offers.
@@ -85,7 +118,14 @@ impl RiskModel {
     /// error naming the file when it has none.
     pub fn calibration_set(&self) -> Result<crate::guarantee::Calibration> {
         match &self.calibration {
-            Some(c) => Ok(crate::guarantee::Calibration::new(&c.p, &c.wrong)),
+            // On the scale of `predict`: the threshold is compared with its output.
+            Some(c) => {
+                let p: Vec<f64> = match self.platt {
+                    Some(pl) => c.p.iter().map(|p| pl.apply(*p)).collect(),
+                    None => c.p.clone(),
+                };
+                Ok(crate::guarantee::Calibration::new(&p, &c.wrong))
+            }
             None => Err(Error::model(
                 &self.name,
                 format!(
@@ -154,6 +194,20 @@ impl RiskModel {
         if let Some(k) = self.scale.iter().position(|s| *s <= 0.0) {
             return bad(format!("scale[{k}] is {}, not positive", self.scale[k]), "refit with risk_fit");
         }
+        if let Some(pl) = self.platt {
+            if !(pl.slope > 0.0 && pl.slope.is_finite() && pl.intercept.is_finite()) {
+                return bad(
+                    format!(
+                        "platt is {{slope: {}, intercept: {}}}; the slope must be positive",
+                        pl.slope, pl.intercept
+                    ),
+                    "refit with risk_fit",
+                );
+            }
+            if self.calibration.is_none() {
+                return bad("'platt' without 'calibration'".into(), "refit with risk_fit");
+            }
+        }
         if let Some(c) = &self.calibration {
             if c.p.len() != c.wrong.len() || c.p.is_empty() {
                 return bad(
@@ -180,7 +234,8 @@ impl RiskModel {
             .as_ref()
             .map(|c| json!({"p": c.p, "wrong": c.wrong.iter().map(|w| u8::from(*w)).collect::<Vec<u8>>()}));
         let format = if calibration.is_some() { RISK_FORMAT } else { RISK_FORMAT_V1 };
-        let entries: [(&str, Option<Value>); 9] = [
+        let platt = self.platt.map(|pl| json!({"slope": pl.slope, "intercept": pl.intercept}));
+        let entries: [(&str, Option<Value>); 10] = [
             ("format", Some(json!(format))),
             ("features", Some(json!(self.features))),
             ("extra", Some(json!(self.extra))),
@@ -188,6 +243,7 @@ impl RiskModel {
             ("scale", Some(json!(self.scale))),
             ("intercept", Some(json!(self.intercept))),
             ("coef", Some(json!(self.coef))),
+            ("platt", platt),
             ("calibration", calibration),
             ("meta", Some(self.meta.clone())),
         ];
@@ -217,8 +273,18 @@ impl RiskModel {
                 )));
             }
         };
-        let known =
-            ["format", "features", "extra", "mean", "scale", "intercept", "coef", "calibration", "meta"];
+        let known = [
+            "format",
+            "features",
+            "extra",
+            "mean",
+            "scale",
+            "intercept",
+            "coef",
+            "platt",
+            "calibration",
+            "meta",
+        ];
         if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(bad(format!("unknown key '{k}'")));
         }
@@ -255,6 +321,22 @@ impl RiskModel {
                 bad(format!("'intercept' must be a number, got {}", shown(obj.get("intercept"))))
             })?,
             coef: numbers("coef")?,
+            platt: match (version, obj.get("platt")) {
+                (_, None) => None,
+                (1, Some(_)) => return Err(bad(format!("'platt' is not part of '{RISK_FORMAT_V1}'"))),
+                (_, Some(v)) => {
+                    let get = |k: &str| v.get(k).and_then(Value::as_f64);
+                    match (get("slope"), get("intercept"), v.as_object().map(Map::len)) {
+                        (Some(slope), Some(intercept), Some(2)) => Some(Platt { slope, intercept }),
+                        _ => {
+                            return Err(bad(format!(
+                                "'platt' must be {{\"slope\": number, \"intercept\": number}}, got {}",
+                                shown(Some(v))
+                            )))
+                        }
+                    }
+                }
+            },
             calibration: match (version, obj.get("calibration")) {
                 (1, None) => None,
                 (1, Some(_)) => {
@@ -339,6 +421,7 @@ mod tests {
             scale: vec![0.3, 0.2, 1.0],
             intercept: -1.0,
             coef: vec![1.5, -0.25, 0.125],
+            platt: Some(Platt { slope: 0.5, intercept: -0.375 }),
             calibration: Some(CalibrationData { p: vec![0.25, 0.5, 0.125], wrong: vec![false, true, true] }),
             meta: json!({"fitted_by": "test"}),
         }
@@ -354,12 +437,15 @@ mod tests {
         );
         let back = RiskModel::from_json(&text, "m").unwrap();
         assert_eq!(back, m);
-        assert_eq!(
-            back.calibration_set().unwrap(),
-            crate::guarantee::Calibration::new(&[0.5, 0.125], &[true, true])
-        );
+        // Calibration rows on the scale of predict: Platt-scaled.
+        let pl = |p: f64| 1.0 / (1.0 + (-(0.5 * (p / (1.0 - p)).ln() - 0.375)).exp());
+        let cal = back.calibration_set().unwrap();
+        assert_eq!((cal.rows(), cal.wrong()), (3, 2));
+        for (got, want) in cal.wrong_p().iter().zip([pl(0.125), pl(0.5)]) {
+            assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        }
         // A version 1 file (no calibration) still reads, routes, and says why it cannot promise.
-        let v1 = RiskModel { calibration: None, ..m.clone() };
+        let v1 = RiskModel { calibration: None, platt: None, ..m.clone() };
         let text = v1.to_json().unwrap();
         assert!(text.contains("prefroute-risk/1") && !text.contains("calibration"));
         let back = RiskModel::from_json(&text, "old.json").unwrap();
@@ -367,7 +453,9 @@ mod tests {
         let e = back.calibration_set().unwrap_err().to_string();
         assert!(e.starts_with("model 'old.json': it has no calibration data"), "{e}");
         let z: f64 = -1.0 + 1.5 * (1.0 - 0.1) / 0.3 + 0.125 * (4.0 - 2.0);
-        assert!((m.predict(&[1.0, f64::NAN, 4.0]) - 1.0 / (1.0 + (-z).exp())).abs() < 1e-15);
+        assert!((v1.predict(&[1.0, f64::NAN, 4.0]) - 1.0 / (1.0 + (-z).exp())).abs() < 1e-15);
+        let scaled = 0.5 * z - 0.375;
+        assert!((m.predict(&[1.0, f64::NAN, 4.0]) - 1.0 / (1.0 + (-scaled).exp())).abs() < 1e-15);
     }
 
     #[test]
@@ -381,6 +469,13 @@ mod tests {
             (text.replace("\"wrong\"", "\"wrang\""), "unknown key 'calibration.wrang'"),
             (
                 text.replace("prefroute-risk/2", "prefroute-risk/1"),
+                "'platt' is not part of 'prefroute-risk/1'",
+            ),
+            (text.replace("\"slope\":0.5", "\"slope\":-0.5"), "the slope must be positive"),
+            (text.replace("\"slope\":0.5", "\"slop\":0.5"), "'platt' must be {\"slope\": number"),
+            (
+                text.replace("prefroute-risk/2", "prefroute-risk/1")
+                    .replace("  \"platt\": {\"intercept\":-0.375,\"slope\":0.5},\n", ""),
                 "'calibration' is not part of 'prefroute-risk/1'",
             ),
             (text.replace("\"votes\",\n    \"", "\"votes\", \"rouge\",\n    \"").replace("zzz", ""), ""),
