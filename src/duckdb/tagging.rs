@@ -13,8 +13,8 @@ use crate::llm::analyzer::{Analyzer, DescribeItem, DescribeWork, Described};
 use crate::llm::runner::{Runner, Source};
 use crate::progress::Progress;
 use crate::tags::pipeline::{
-    apply_llm_fields, computed_fields, AskedFields, InputColumns, InstanceTags, Origin, PacedStream, TagOptions,
-    DESCRIPTIVE_FIELDS, MEASURES,
+    apply_llm_fields, computed_fields, AskedFields, InputColumns, InstanceTags, Origin, PacedStream,
+    TagOptions, DESCRIPTIVE_FIELDS, MEASURES,
 };
 use crate::tags::TokenizerKind;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -326,7 +326,10 @@ impl BlockSource for LlmTagged {
         let (rows, errors): (Vec<InstanceTags>, Vec<Option<String>>) = done
             .into_iter()
             .map(|(mut row, d): (InstanceTags, Described)| {
-                apply_llm_fields(&mut row, AskedFields { asked: &d.asked, values: &d.fields, missing: &d.missing });
+                apply_llm_fields(
+                    &mut row,
+                    AskedFields { asked: &d.asked, values: &d.fields, missing: &d.missing },
+                );
                 (row, d.error)
             })
             .unzip();

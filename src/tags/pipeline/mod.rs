@@ -298,9 +298,11 @@ mod tests {
         let mut row = rows[0].clone();
         let asked = computed_fields(&row);
         assert_eq!(asked, (0..8).collect::<Vec<_>>());
-        let mut values = Descriptive::default();
-        values.subject_of_expertise = vec!["Law".into()];
-        values.safety_concern = Some("high".into());
+        let values = Descriptive {
+            subject_of_expertise: vec!["Law".into()],
+            safety_concern: Some("high".into()),
+            ..Default::default()
+        };
         let missing = ["expertise_level", "open_endedness", "complexity_of_intents", "languages"];
         apply_llm_fields(&mut row, AskedFields { asked: &asked, values: &values, missing: &missing });
         let names: Vec<&str> = row.tags.names().collect();
