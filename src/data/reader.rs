@@ -86,8 +86,6 @@ pub struct Unit {
 struct FileInfo {
     path: String,
     schema: SchemaRef,
-    /// The footer, parsed once when the dataset is opened.
-    metadata: ArrowReaderMetadata,
     row_group_rows: Vec<usize>,
 }
 
@@ -141,7 +139,7 @@ impl Dataset {
             check_types(&schema, &m, extras, &shown)?;
             let row_group_rows =
                 metadata.metadata().row_groups().iter().map(|rg| rg.num_rows().max(0) as usize).collect();
-            files.push(FileInfo { path, schema, metadata, row_group_rows });
+            files.push(FileInfo { path, schema, row_group_rows });
         }
         let mapping = mapping.ok_or_else(|| Error::Internal("glob expanded to no file".into()))?;
         Ok(Dataset { pattern: pattern.to_string(), files, mapping, extras: extras.to_vec(), opener })
@@ -211,8 +209,10 @@ impl Dataset {
     pub fn read_unit(&self, unit: &Unit, batch_rows: usize) -> Result<UnitReader> {
         let info = &self.files[unit.file];
         let shown = info.path.clone();
-        let source = open_source(self.opener.as_ref(), &info.path)?;
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(source, info.metadata.clone());
+        // The footer is read again: a file rewritten since the dataset was
+        // opened is then read as it is now, and the tagging pipeline's row
+        // fingerprints tell that it changed.
+        let builder = open_builder(self.opener.as_ref(), &info.path)?;
         let mut wanted: Vec<&str> = Field::ALL.iter().filter_map(|f| self.mapping.column(*f)).collect();
         wanted.extend(self.extras.iter().map(|e| e.column.as_str()));
         let roots: Vec<usize> = info

@@ -63,7 +63,7 @@ fn a_dataset_reads_every_byte_through_its_opener() {
     let opener: Arc<dyn FileOpener> = mem.clone();
     let ds =
         Dataset::open_with(opener, "mem://bucket/pairs.parquet", &ColumnOverrides::default(), &[]).unwrap();
-    // The footer is read once, when the dataset is opened.
+    // Opening the dataset opened the file once, for its footer.
     assert_eq!(mem.opens.load(Ordering::Relaxed), 1);
     assert_eq!(ds.paths().collect::<Vec<_>>(), ["mem://bucket/pairs.parquet"]);
     assert_eq!((ds.num_rows(), ds.units().len()), (3000, 30));

@@ -12,8 +12,9 @@
 //! The contract:
 //! - `open` may be called from several threads at once: once per file when a
 //!   dataset is opened, then once per unit (row group) read. It fails when the
-//!   path cannot be opened (missing, unreadable, a directory, an unknown URL
-//!   scheme); the error's text is shown to the user after "cannot open: ".
+//!   path cannot be opened (missing, unreadable, a URL no file system of the
+//!   host handles); the error's text is shown to the user after "cannot
+//!   open: ". (DuckDB opens a local directory; its first read fails.)
 //! - A source's `read_at` fills `buf` from `offset` and returns the number of
 //!   bytes read, fewer than asked only at the end of the file. It may be
 //!   called from several threads at once; a source whose handle has a single
@@ -40,13 +41,21 @@ pub trait RandomAccess: Send + Sync {
     /// than `buf.len()` only at the end of the file.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
 
+    /// Reads `len` bytes from `offset` into a new buffer, fewer only at the end
+    /// of the file. This zero-fills the buffer first; a source that can read
+    /// into uninitialised memory overrides it (the column chunks of a scan
+    /// come through here, and zeroing them would cost a pass over the data).
+    fn read_vec(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0; len];
+        let n = self.read_at(offset, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
     /// Reads the whole file.
     fn read_all(&self) -> io::Result<Vec<u8>> {
         let size = usize::try_from(self.size()).map_err(|_| io::Error::other("the file is too large"))?;
-        let mut buf = vec![0; size];
-        let n = self.read_at(0, &mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+        self.read_vec(0, size)
     }
 }
 
@@ -144,8 +153,8 @@ impl ChunkReader for ChunkSource {
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let mut buf = vec![0; length];
-        let n = self.0.read_at(start, &mut buf)?;
+        let buf = self.0.read_vec(start, length)?;
+        let n = buf.len();
         if n != length {
             return Err(ParquetError::EOF(format!(
                 "expected {length} bytes at offset {start}, the file has only {n} there"

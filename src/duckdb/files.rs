@@ -237,13 +237,13 @@ struct DuckFile {
     size: u64,
 }
 
-impl RandomAccess for DuckFile {
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let want = buf.len().min(self.size.saturating_sub(offset).try_into().unwrap_or(usize::MAX));
+impl DuckFile {
+    /// Reads up to `len` bytes from `offset` to `out`; fewer only at the end of the file.
+    ///
+    /// # Safety
+    /// `out` is valid for writes of `len` bytes.
+    unsafe fn read_raw(&self, offset: u64, out: *mut u8, len: usize) -> io::Result<usize> {
+        let want = len.min(self.size.saturating_sub(offset).try_into().unwrap_or(usize::MAX));
         if want == 0 {
             return Ok(0);
         }
@@ -254,26 +254,47 @@ impl RandomAccess for DuckFile {
         }
         let position = i64::try_from(offset).map_err(|_| io::Error::other("offset too large"))?;
         // SAFETY: `handle` is live while we hold its lock (closing nulls it
-        // under the same lock); DuckDB writes at most the `want - done` bytes
-        // asked into `buf[done..]`, which has room for them.
+        // under the same lock); each read writes at most the `want - done`
+        // bytes asked at `out + done`, inside the `len` bytes the caller vouches for.
         unsafe {
             if ffi::duckdb_file_handle_seek(handle, position) != ffi::DuckDBSuccess {
                 return Err(io::Error::other(take_error(ffi::duckdb_file_handle_error_data(handle))));
             }
             let mut done = 0;
             while done < want {
-                let rest = &mut buf[done..want];
-                let n = ffi::duckdb_file_handle_read(handle, rest.as_mut_ptr().cast(), rest.len() as i64);
+                let n = ffi::duckdb_file_handle_read(handle, out.add(done).cast(), (want - done) as i64);
                 if n < 0 {
                     return Err(io::Error::other(take_error(ffi::duckdb_file_handle_error_data(handle))));
                 }
                 if n == 0 {
                     break;
                 }
-                done += n as usize;
+                done += (n as usize).min(want - done);
             }
             Ok(done)
         }
+    }
+}
+
+impl RandomAccess for DuckFile {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of its length.
+        unsafe { self.read_raw(offset, buf.as_mut_ptr(), buf.len()) }
+    }
+
+    fn read_vec(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(len);
+        // SAFETY: the spare capacity is valid for writes of `len` bytes, and
+        // `read_raw` initialised the first `n` of them when it returns `n`.
+        unsafe {
+            let n = self.read_raw(offset, buf.as_mut_ptr(), len)?;
+            buf.set_len(n);
+        }
+        Ok(buf)
     }
 }
 
