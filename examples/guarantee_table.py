@@ -13,7 +13,6 @@ Prints Markdown tables.
 
 import argparse
 import json
-import math
 import os
 import tempfile
 import time
@@ -35,33 +34,6 @@ def ece(p, y, bins=10):
         total[b][1] += w
         total[b][2] += 1
     return sum(abs(s - o) for s, o, c in total if c) / len(p)
-
-
-def platt(p, y):
-    """Platt scaling fitted on (p, y) by Newton's method on logit(p); returns the map."""
-    z = [math.log(min(max(q, 1e-12), 1 - 1e-12) / (1 - min(max(q, 1e-12), 1 - 1e-12))) for q in p]
-    a, b = 1.0, 0.0
-    for _ in range(100):
-        ga = gb = haa = hab = hbb = 0.0
-        for zi, yi in zip(z, y):
-            s = 1 / (1 + math.exp(-(a * zi + b)))
-            ga += (s - yi) * zi
-            gb += s - yi
-            w = s * (1 - s)
-            haa += w * zi * zi
-            hab += w * zi
-            hbb += w
-        det = haa * hbb - hab * hab
-        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
-        a, b = a - da, b - db
-        if abs(da) + abs(db) < 1e-12:
-            break
-
-    def f(q):
-        q = min(max(q, 1e-12), 1 - 1e-12)
-        return 1 / (1 + math.exp(-(a * math.log(q / (1 - q)) + b)))
-
-    return f
 
 
 def main():
@@ -117,7 +89,8 @@ def main():
 
     # Calibration by hand: seed = the random strategy's sample, risk_fit on it, p of the rest from route_instances.
     print("\nCalibration (ECE, 10 bins), mean over the splits: the seed's cross-fitted p (risk_fit's ece), the seed "
-          "model's p on the rest, and the rest after Platt scaling fitted on the seed's cross-fitted p:\n")
+          "model's p on the rest without Platt scaling, and with it (fitted on the seed's cross-fitted p, as risk_fit "
+          "stores it):\n")
     print("| file | seed | cross-fitted (seed) | rest | rest, Platt | mean p on rest | error rate on rest |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     tmp = tempfile.mkdtemp()
@@ -131,19 +104,24 @@ def main():
                 con.execute(f"COPY (SELECT * FROM read_parquet('{f}') WHERE id IN (SELECT id FROM s)) TO '{seed_file}'")
                 con.execute(f"COPY (SELECT * FROM read_parquet('{f}') WHERE id NOT IN (SELECT id FROM s)) TO '{rest_file}'")
                 cross = con.execute(f"SELECT ece FROM risk_fit('{seed_file}', seed := {42 + d}, save := '{model}')").fetchone()[0]
-                cal = json.load(open(model))["calibration"]
-                fit = platt(cal["p"], cal["wrong"])
-                got = con.execute(
-                    f"""SELECT r.gain * (SELECT count(*) FROM read_parquet('{rest_file}')) AS p,
-                               (d.ai_pref <> d.human_pref)::INT AS wrong
-                        FROM route_instances('{rest_file}', 0, model := '{model}') r
-                        JOIN read_parquet('{rest_file}') d USING (id) WHERE d.ai_pref IS NOT NULL"""
-                ).fetchall()
-                p = [g[0] for g in got]
-                y = [g[1] for g in got]
+                # The same model without its Platt scaling: the logistic model's own probabilities.
+                raw = json.load(open(model))
+                del raw["platt"]
+                raw_model = os.path.join(tmp, "risk_raw.json")
+                json.dump(raw, open(raw_model, "w"))
+                got = {}
+                for name, m in (("raw", raw_model), ("platt", model)):
+                    got[name] = con.execute(
+                        f"""SELECT r.gain * (SELECT count(*) FROM read_parquet('{rest_file}')) AS p,
+                                   (d.ai_pref <> d.human_pref)::INT AS wrong
+                            FROM route_instances('{rest_file}', 0, model := '{m}') r
+                            JOIN read_parquet('{rest_file}') d USING (id) WHERE d.ai_pref IS NOT NULL ORDER BY id"""
+                    ).fetchall()
+                p = [g[0] for g in got["raw"]]
+                y = [g[1] for g in got["raw"]]
                 acc[0] += cross
                 acc[1] += ece(p, y)
-                acc[2] += ece([fit(q) for q in p], y)
+                acc[2] += ece([g[0] for g in got["platt"]], y)
                 acc[3] += sum(p) / len(p)
                 acc[4] += sum(y) / len(y)
             k = args.calibration_draws

@@ -87,8 +87,9 @@ FROM read_parquet('build/demo/llmbar_hybrid.parquet');
 .print ''
 .print '== What can the routing promise? target_accuracy alone routes the fewest humans whose EXPECTED accuracy'
 .print '   reaches the target (an estimate). With confidence := 0.9 it routes the fewest humans that keep the'
-.print '   target with probability >= 0.9: an exact test on the seed''s cross-fitted predictions (stored in'
-.print '   risk.json), valid when the seed was a random sample of the same pairs, as here.'
+.print '   target with probability >= 0.9: an exact test on the cross-fitted predictions of the seed (stored in'
+.print '   risk.json), valid when the seed was a random sample of the same pairs, as here. The price of the'
+.print '   promise is the difference in human_share.'
 CREATE TEMP TABLE promises AS
 SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.85)
 UNION ALL
@@ -98,6 +99,11 @@ UNION ALL
 SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.9)
 UNION ALL
 SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.9,
+                            confidence := 0.9)
+UNION ALL
+SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.95)
+UNION ALL
+SELECT * FROM route_summary('build/demo/llmbar_rest.parquet', NULL, model := 'build/demo/risk.json', target_accuracy := 0.95,
                             confidence := 0.9);
 SELECT target_accuracy AS target, basis, n_human, round(human_share, 3) AS human_share,
        round(expected_accuracy, 4) AS expected_accuracy, round(promised_accuracy, 4) AS promised_at_least
