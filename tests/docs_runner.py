@@ -69,7 +69,6 @@ import argparse
 import concurrent.futures
 import glob
 import json
-import math
 import os
 import re
 import shlex
@@ -80,6 +79,9 @@ import sys
 import tempfile
 import time
 from decimal import Decimal, InvalidOperation
+
+import sqllogic  # tests/sqllogic.py: value rendering, events, indenting, the host's version
+from sqllogic import emit, host_version, indent
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SQL_ATTRIBUTES = ("skip", "error")
@@ -213,25 +215,9 @@ LOAD_PREFROUTE = re.compile(r"LOAD\s+(?:prefroute|'[^']*prefroute\.duckdb_extens
 # Rendering and comparing results.
 
 
-def render(v, nested: bool = False) -> str:
-    """A value from duckdb as the shown output writes it."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return ("''" if v == "" else v) if nested else v
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(render(x, True) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"'{k}': {render(x, True)}" for k, x in v.items()) + "}"
-    return str(v)
+def render(v) -> str:
+    """A value from duckdb as the shown output writes it (sqllogic's rendering; an empty string is empty)."""
+    return sqllogic.render(v, empty="")
 
 
 BORDER = re.compile(r"^[\s─━┌┐└┘├┤┬┴┼│|+\-=:╞╡╪═]*$")
@@ -333,10 +319,6 @@ def compare(columns: list[str], rows: list[list[str]], expected_text: str, rowso
     return problem + "\n  actual output:\n" + indent(format_table(actual), "    ")
 
 
-def indent(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + ln for ln in text.split("\n"))
-
-
 # --------------------------------------------------------------------------------------------
 # Links between pages.
 
@@ -413,10 +395,6 @@ def check_links(page: str, rel: str, text: str, repo: str) -> list[str]:
 
 # --------------------------------------------------------------------------------------------
 # The worker: runs one page's blocks on one connection inside the host, one JSON event per line.
-
-
-def emit(**event) -> None:
-    print(json.dumps(event), flush=True)
 
 
 def worker(blocks_file: str, extension: str | None) -> int:
@@ -754,17 +732,6 @@ def self_test(python: str) -> int:
     return 1 if problems else 0
 
 
-def host_version(python: str) -> str:
-    try:
-        out = subprocess.run([python, "-c", "import duckdb; print(duckdb.__version__)"],
-                             capture_output=True, text=True, timeout=120)
-    except OSError as e:
-        raise SystemExit(f"docs_runner: cannot run the host interpreter {python}: {e}")
-    if out.returncode != 0:
-        raise SystemExit(f"docs_runner: {python} cannot import duckdb:\n{out.stderr.strip()}")
-    return out.stdout.strip()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pages", nargs="*", help="Markdown pages (default: README.md and docs/**/*.md)")
@@ -781,7 +748,7 @@ def main() -> int:
     if args.worker:
         return worker(args.worker, args.extension)
     if args.self_test:
-        print(f"docs runner self-test, host duckdb {host_version(args.python)}")
+        print(f"docs runner self-test, host duckdb {host_version(args.python, 'docs_runner')}")
         return self_test(args.python)
     pages = [os.path.abspath(p) for p in args.pages] or default_pages(REPO)
     if args.list:
@@ -808,7 +775,7 @@ def main() -> int:
         ap.error("give --extension (the build under test), or set PREFROUTE_EXTENSION")
     if not os.path.isfile(args.extension):
         raise SystemExit(f"docs_runner: no extension at {args.extension} (run `make build`)")
-    print(f"host: duckdb {host_version(args.python)} ({args.python}); extension: {args.extension}", flush=True)
+    print(f"host: duckdb {host_version(args.python, 'docs_runner')} ({args.python}); extension: {args.extension}", flush=True)
     results = run_pages(args.python, args.extension, pages, REPO, args.timeout, args.jobs)
     text, status = summary(results)
     print(text)

@@ -162,8 +162,9 @@ def parse(text: str) -> tuple[dict, list[Record]]:
 # Rendering and comparing values (worker side).
 
 
-def render(v, nested: bool = False) -> str:
-    """A Python value from duckdb as DuckDB's test runner prints it."""
+def render(v, nested: bool = False, empty: str = "(empty)") -> str:
+    """A Python value from duckdb as DuckDB's test runner prints it (`empty`: how a top-level
+    empty string is written; the docs runner writes it as nothing, as the CLI shows it)."""
     if v is None:
         return "NULL"
     if isinstance(v, bool):
@@ -171,7 +172,7 @@ def render(v, nested: bool = False) -> str:
     if isinstance(v, str):
         if nested:
             return "''" if v == "" else v
-        return v if v != "" else "(empty)"
+        return v if v != "" else empty
     if isinstance(v, float):
         if math.isnan(v):
             return "nan"
@@ -449,14 +450,15 @@ def collect(paths: list[str]) -> list[str]:
     return sorted(files)
 
 
-def host_version(python: str) -> str:
+def host_version(python: str, tool: str = "sqllogic") -> str:
+    """The duckdb version of the host interpreter `python` (`tool` names the caller in errors)."""
     try:
         out = subprocess.run([python, "-c", "import duckdb; print(duckdb.__version__)"],
                              capture_output=True, text=True, timeout=120)
     except OSError as e:
-        raise SystemExit(f"sqllogic: cannot run the host interpreter {python}: {e}")
+        raise SystemExit(f"{tool}: cannot run the host interpreter {python}: {e}")
     if out.returncode != 0:
-        raise SystemExit(f"sqllogic: {python} cannot import duckdb:\n{out.stderr.strip()}")
+        raise SystemExit(f"{tool}: {python} cannot import duckdb:\n{out.stderr.strip()}")
     return out.stdout.strip()
 
 

@@ -22,7 +22,7 @@
 //! - Dropping a source closes it.
 //!
 //! [`ChunkSource`] turns a source into what the `parquet` crate reads from.
-//! Globs are not an opener's business: [`super::reader`] expands local
+//! Globs are not an opener's business: the (private) `data::reader` module expands local
 //! patterns itself, because DuckDB's C API offers extensions no glob.
 
 use bytes::Bytes;

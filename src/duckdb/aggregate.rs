@@ -77,18 +77,10 @@ pub unsafe fn register<S: Aggregate>(con: ffi::duckdb_connection) -> Result<(), 
 
 /// Runs a callback body; an error or a panic is reported through `info`.
 fn contained<S: Aggregate>(info: ffi::duckdb_function_info, body: impl FnOnce() -> Result<(), String>) {
-    let message = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => return,
-        Ok(Err(e)) => e,
-        Err(p) => format!(
-            "{} panicked: {} (a bug in prefroute; please report it)",
-            S::NAME,
-            crate::parallel::panic_message(&p)
-        ),
-    };
-    let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-    // SAFETY: `info` is the live function info of this callback; DuckDB copies the message.
-    unsafe { ffi::duckdb_aggregate_function_set_error(info, message.as_ptr()) };
+    if let Some(message) = super::raw_scan::contained(S::NAME, body) {
+        // SAFETY: `info` is the live function info of this callback; DuckDB copies the message.
+        unsafe { ffi::duckdb_aggregate_function_set_error(info, message.as_ptr()) };
+    }
 }
 
 /// The boxed value a state block points to.

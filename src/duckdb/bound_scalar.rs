@@ -9,12 +9,13 @@
 //! `invoke` (special NULL handling): each function says what NULL means.
 //! Every callback runs inside `catch_unwind`; errors become SQL errors.
 
+use super::raw_scan::contained;
 use super::raw_types::RawType;
 use super::vectors::Column;
 use duckdb::ffi;
 use std::ffi::{c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A scalar function whose `Self` is its bind data.
 pub trait BoundScalar: Send + Sync + Sized + 'static {
@@ -194,19 +195,6 @@ pub unsafe fn register<S: BoundScalar>(con: ffi::duckdb_connection) -> Result<()
     Ok(())
 }
 
-/// Runs a callback body, turning an error or a panic into the message to report.
-fn contained(name: &str, body: impl FnOnce() -> Result<(), String>) -> Option<CString> {
-    let message = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => return None,
-        Ok(Err(e)) => e,
-        Err(p) => format!(
-            "{name} panicked: {} (a bug in prefroute; please report it)",
-            crate::parallel::panic_message(&p)
-        ),
-    };
-    Some(CString::new(message.replace('\0', "\\0")).unwrap_or_default())
-}
-
 /// The bind data DuckDB holds: one `Arc` per copy of the plan.
 type Shared<S> = Arc<S>;
 
@@ -265,5 +253,75 @@ unsafe extern "C" fn invoke<S: BoundScalar>(
     if let Some(e) = error {
         // SAFETY: `info` is the live function info of this call; DuckDB copies the message.
         unsafe { ffi::duckdb_scalar_function_set_error(info, e.as_ptr()) };
+    }
+}
+
+/// At most this many distinct values of an argument are kept parsed per query.
+const PARSED_SLOTS: usize = 8;
+
+/// Values parsed from a non-constant argument (a scalar subquery's model or
+/// statistics, which DuckDB cannot hand to a bind), once per distinct value in
+/// a query, found again by `K`. Shared by every thread of the query.
+pub struct ParsedOnce<K, V> {
+    slots: Mutex<Vec<(K, Arc<V>)>>,
+}
+
+impl<K: PartialEq, V> Default for ParsedOnce<K, V> {
+    fn default() -> Self {
+        ParsedOnce { slots: Mutex::new(Vec::new()) }
+    }
+}
+
+impl<K: PartialEq, V> ParsedOnce<K, V> {
+    /// The value parsed for `key`, parsing it with `parse` the first time.
+    pub fn get(
+        &self,
+        function: &str,
+        key: K,
+        parse: impl FnOnce() -> Result<V, String>,
+    ) -> Result<Arc<V>, String> {
+        let mut slots = self.slots.lock().map_err(|_| {
+            format!("{function}: an earlier failure left this query's parsed values unusable; run the query again")
+        })?;
+        if let Some((_, v)) = slots.iter().find(|(k, _)| *k == key) {
+            return Ok(Arc::clone(v));
+        }
+        let v = Arc::new(parse()?);
+        if slots.len() >= PARSED_SLOTS {
+            slots.remove(0);
+        }
+        slots.push((key, Arc::clone(&v)));
+        Ok(v)
+    }
+}
+
+/// Within one chunk: the value of the previous row when this row carries the
+/// same bytes at the same address (a broadcast value does), so most rows cost a
+/// pointer comparison.
+pub struct LastValue<V> {
+    last: Option<(*const u8, usize, Arc<V>)>,
+}
+
+impl<V> Default for LastValue<V> {
+    fn default() -> Self {
+        LastValue { last: None }
+    }
+}
+
+impl<V> LastValue<V> {
+    /// The value of `bytes`: the previous row's when the same, else `load(bytes)`.
+    pub fn get(
+        &mut self,
+        bytes: &[u8],
+        load: impl FnOnce(&[u8]) -> Result<Arc<V>, String>,
+    ) -> Result<Arc<V>, String> {
+        if let Some((p, n, v)) = &self.last {
+            if *p == bytes.as_ptr() && *n == bytes.len() {
+                return Ok(Arc::clone(v));
+            }
+        }
+        let v = load(bytes)?;
+        self.last = Some((bytes.as_ptr(), bytes.len(), Arc::clone(&v)));
+        Ok(v)
     }
 }

@@ -106,7 +106,9 @@ fn raw_type(t: ParamType) -> ffi::DUCKDB_TYPE {
 }
 
 /// Runs a callback body, turning an error or a panic into the message to report.
-fn contained(name: &str, body: impl FnOnce() -> Result<(), String>) -> Option<CString> {
+/// Shared by every callback DuckDB calls through the C API directly (scans,
+/// aggregates, scalars with a bind).
+pub(super) fn contained(name: &str, body: impl FnOnce() -> Result<(), String>) -> Option<CString> {
     let message = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return None,
         Ok(Err(e)) => e,

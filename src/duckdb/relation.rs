@@ -5,18 +5,18 @@
 //! same core as `tag_instances`: [`count_instance`] and [`tag_instance`].
 
 use super::aggregate::{write_bytes, write_null, Aggregate};
-use super::bound_scalar::{BindArgs, BoundScalar, Constant};
+use super::bound_scalar::{BindArgs, BoundScalar, Constant, LastValue, ParsedOnce};
 use super::output::{write_column, Column as OutColumn};
 use super::raw_types::RawType;
 use super::tagging::{value_block, value_columns};
 use super::vectors::Column;
 use crate::embed::{model_dir_from_env, EmbeddingModel};
 use crate::tags::pipeline::{count_instance, embed_instances, tag_instance, InstanceTags};
-use crate::tags::stats::{FrozenStats, Header, PrefStats};
+use crate::tags::stats::{FrozenStats, Header, PrefStats, FORMAT_VERSION};
 use crate::tags::TokenizerKind;
 use duckdb::ffi;
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const TEXTS: [&str; 3] = ["prompt", "completion_a", "completion_b"];
 
@@ -124,58 +124,39 @@ impl Aggregate for PrefStatsAgg {
 
 // ------------------------------------------------------------ parsed statistics, once per value
 
-/// Statistics values parsed during one query, by fingerprint: a value is parsed
-/// once, however many rows carry it (a scalar subquery's value reaches every row).
-#[derive(Default)]
-struct StatsCache {
-    parsed: Mutex<Vec<(Header, Arc<FrozenStats>)>>,
-}
+/// Statistics values parsed during one query, by their header (fingerprint and
+/// size): a value is parsed once, however many rows carry it.
+type StatsCache = ParsedOnce<Header, FrozenStats>;
 
-/// At most this many distinct statistics values are kept parsed per query.
-const CACHE_SLOTS: usize = 8;
-
-impl StatsCache {
-    /// The parsed statistics of `bytes` (argument `what` of `function`).
-    fn get(&self, function: &str, what: &str, bytes: &[u8]) -> Result<Arc<FrozenStats>, String> {
-        let header = Header::read(bytes).map_err(|e| format!("{function}: {what}: {e}"))?;
-        let mut parsed = self
-            .parsed
-            .lock()
-            .map_err(|_| format!("{function}: an earlier failure left this query unusable"))?;
-        if let Some((_, s)) = parsed.iter().find(|(h, _)| *h == header) {
-            return Ok(Arc::clone(s));
-        }
+/// The parsed statistics of `bytes`, argument `what` of `function`.
+fn parsed_stats(
+    cache: &StatsCache,
+    function: &str,
+    what: &str,
+    bytes: &[u8],
+) -> Result<Arc<FrozenStats>, String> {
+    let header = Header::read(bytes).map_err(|e| format!("{function}: {what}: {e}"))?;
+    cache.get(function, header, || {
         let stats = PrefStats::from_bytes(bytes).map_err(|e| format!("{function}: {what}: {e}"))?;
-        let frozen = Arc::new(stats.freeze());
-        if parsed.len() >= CACHE_SLOTS {
-            parsed.remove(0);
-        }
-        parsed.push((header, Arc::clone(&frozen)));
-        Ok(frozen)
-    }
+        Ok(stats.freeze())
+    })
 }
 
-/// The statistics of row `i`: the previous row's when it is the same value (the
-/// same bytes at the same place, as a broadcast value is), else from the cache.
-struct RowStats<'a> {
-    last: Option<(*const u8, usize, Arc<FrozenStats>)>,
-    cache: &'a StatsCache,
-}
-
-impl RowStats<'_> {
-    fn of(&mut self, function: &str, col: &Column, i: usize) -> Result<Arc<FrozenStats>, String> {
-        let bytes = col.bytes(i).ok_or_else(|| {
-            format!("{function}: the stats argument is NULL. Hint: pass pref_stats(prompt, completion_a, completion_b) of the relation")
-        })?;
-        if let Some((p, n, s)) = &self.last {
-            if *p == bytes.as_ptr() && *n == bytes.len() {
-                return Ok(Arc::clone(s));
-            }
-        }
-        let s = self.cache.get(function, "the stats argument", bytes)?;
-        self.last = Some((bytes.as_ptr(), bytes.len(), Arc::clone(&s)));
-        Ok(s)
-    }
+/// The statistics of row `i` of the stats column (NULL is an error).
+fn row_stats(
+    cache: &StatsCache,
+    last: &mut LastValue<FrozenStats>,
+    function: &str,
+    col: &Column,
+    i: usize,
+) -> Result<Arc<FrozenStats>, String> {
+    let bytes = col.bytes(i).ok_or_else(|| {
+        format!(
+            "{function}: the stats argument is NULL. Hint: pass pref_stats(prompt, completion_a, completion_b) of \
+             the relation"
+        )
+    })?;
+    last.get(bytes, |b| parsed_stats(cache, function, "the stats argument", b))
 }
 
 // ------------------------------------------------------------ pref_stats_merge
@@ -255,8 +236,9 @@ impl BoundScalar for PrefStatsInfo {
                 tokenizers.push(None);
                 continue;
             };
-            let s = self.cache.get(Self::NAME, "the stats argument", bytes)?;
-            let version = Header::read(bytes).map_err(|e| format!("{}: {e}", Self::NAME))?.version;
+            let s = parsed_stats(&self.cache, Self::NAME, "the stats argument", bytes)?;
+            // A value of another version does not parse, so this is the version read.
+            let version = FORMAT_VERSION;
             let df = s.document_frequencies();
             for (v, x) in values.iter_mut().zip([
                 i64::from(version),
@@ -382,12 +364,12 @@ impl BoundScalar for PrefTags {
     }
 
     fn invoke(&self, cols: &[Column], rows: usize, out: ffi::duckdb_vector) -> Result<(), String> {
-        let mut row_stats = RowStats { last: None, cache: &self.cache };
+        let mut last = LastValue::default();
         let mut tagged: Vec<InstanceTags> = Vec::with_capacity(rows);
         let mut texts = Vec::with_capacity(if self.model.is_some() { rows } else { 0 });
         let mut groups: Vec<(Arc<FrozenStats>, Vec<usize>)> = Vec::new();
         for i in 0..rows {
-            let stats = row_stats.of(Self::NAME, &cols[3], i)?;
+            let stats = row_stats(&self.cache, &mut last, Self::NAME, &cols[3], i)?;
             let (p, a, b) = (
                 required_text(Self::NAME, cols, 0, i)?,
                 required_text(Self::NAME, cols, 1, i)?,

@@ -6,7 +6,7 @@
 //! core ([`EvalCollector`], [`fit_report`]).
 
 use super::aggregate::{write_bytes, Aggregate};
-use super::bound_scalar::{BindArgs, BoundScalar};
+use super::bound_scalar::{BindArgs, BoundScalar, LastValue, ParsedOnce};
 use super::raw_types::RawType;
 use super::risk::DEFAULT_BUDGETS;
 use super::vectors::{kind_name, Column, Kind};
@@ -18,7 +18,7 @@ use crate::tags::descriptive::Descriptive;
 use crate::tags::pipeline::{InstanceTags, Origin, MEASURES};
 use crate::tags::{tag_index, TagSet};
 use duckdb::ffi;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Reads an instance's values from a `pref_tags` STRUCT (or a `tag_instances`
 /// row as a STRUCT): the tags by name, the measures by field name.
@@ -62,7 +62,10 @@ impl<'a> TagsReader<'a> {
         let mut tags = TagSet::EMPTY;
         for name in self.tags.text_list(i).unwrap_or_default() {
             let t = tag_index(&name).ok_or_else(|| {
-                format!("{function}: '{name}' in the tags list is not one of the 90 tag names (tags.txt)")
+                format!(
+                    "{function}: '{name}' in the tags list is not one of the 90 tag names (tags.txt). Hint: pass \
+                     the tags list pref_tags or tag_instances produced, unchanged"
+                )
             })?;
             tags.insert(t);
         }
@@ -331,7 +334,7 @@ fn row_key(r: &FitRow) -> (u128, Vec<u64>, Option<&'static str>, Option<&'static
 /// query, when its first row arrives, and found again by its text.
 pub struct RiskScore {
     signals: InputSignals,
-    parsed: Mutex<Vec<(String, Arc<Scorer>)>>,
+    parsed: ParsedOnce<String, Scorer>,
 }
 
 /// A parsed model and the features it reads from this call's arguments.
@@ -346,33 +349,28 @@ const MODEL_HINT: &str =
 impl RiskScore {
     fn scorer(&self, text: &str) -> Result<Arc<Scorer>, String> {
         let f = Self::NAME;
-        let mut parsed =
-            self.parsed.lock().map_err(|_| format!("{f}: an earlier failure left this query unusable"))?;
-        if let Some((_, s)) = parsed.iter().find(|(t, _)| t == text) {
-            return Ok(Arc::clone(s));
-        }
-        let model = if text.trim_start().starts_with('{') {
-            RiskModel::from_json(text, "the model argument")
-        } else {
-            RiskModel::load(std::path::Path::new(text))
-        }
-        .map_err(|e| format!("{f}: {e}"))?;
-        if !model.extra.is_empty() {
-            return Err(format!(
-                "{f}: the model reads extra columns ({}), which the relation form does not take yet. Hint: score with \
-                 route_instances(path, model := …), or refit without extra := […]",
-                model.extra.join(", ")
-            ));
-        }
-        let features = model.feature_set(&self.signals, &format!("{f}'s model")).map_err(|e| {
-            format!("{f}: {e}. Hint: pass the judge columns it reads: risk_score(model, tags, ai_pref, ai_pref_alt, ai_confidence)")
-        })?;
-        let scorer = Arc::new(Scorer { model, features });
-        if parsed.len() >= 8 {
-            parsed.remove(0);
-        }
-        parsed.push((text.to_string(), Arc::clone(&scorer)));
-        Ok(scorer)
+        self.parsed.get(f, text.to_string(), || {
+            let model = if text.trim_start().starts_with('{') {
+                RiskModel::from_json(text, "the model argument")
+            } else {
+                RiskModel::load(std::path::Path::new(text))
+            }
+            .map_err(|e| format!("{f}: {e}"))?;
+            if !model.extra.is_empty() {
+                return Err(format!(
+                    "{f}: the model reads extra columns ({}), which the relation form does not take yet. Hint: score \
+                     with route_instances(path, model := …), or refit without extra := […]",
+                    model.extra.join(", ")
+                ));
+            }
+            let features = model.feature_set(&self.signals, &format!("{f}'s model")).map_err(|e| {
+                format!(
+                    "{f}: {e}. Hint: pass the judge columns it reads: risk_score(model, tags, ai_pref, ai_pref_alt, \
+                     ai_confidence)"
+                )
+            })?;
+            Ok(Scorer { model, features })
+        })
     }
 }
 
@@ -391,14 +389,14 @@ impl BoundScalar for RiskScore {
     fn bind(args: &BindArgs) -> Result<Self, String> {
         let signals =
             InputSignals { has_alt: args.len() >= 4, has_confidence: args.len() >= 5, extra: Vec::new() };
-        Ok(RiskScore { signals, parsed: Mutex::new(Vec::new()) })
+        Ok(RiskScore { signals, parsed: ParsedOnce::default() })
     }
 
     fn invoke(&self, cols: &[Column], rows: usize, out: ffi::duckdb_vector) -> Result<(), String> {
         let f = Self::NAME;
         let reader = TagsReader::new(f, &cols[1])?;
         let mut values = Vec::new();
-        let mut last: Option<(*const u8, usize, Arc<Scorer>)> = None;
+        let mut last = LastValue::default();
         // SAFETY: the result is declared DOUBLE: an f64 array with room for `rows` rows.
         let data =
             unsafe { std::slice::from_raw_parts_mut(ffi::duckdb_vector_get_data(out) as *mut f64, rows) };
@@ -406,21 +404,17 @@ impl BoundScalar for RiskScore {
             let bytes = cols[0]
                 .bytes(i)
                 .ok_or_else(|| format!("{f}: the model argument is NULL. Hint: {MODEL_HINT}"))?;
-            let scorer = match &last {
-                Some((p, n, s)) if *p == bytes.as_ptr() && *n == bytes.len() => Arc::clone(s),
-                _ => {
-                    let s = self.scorer(&String::from_utf8_lossy(bytes))?;
-                    if reader.chars.is_none() && s.model.reads("ai_prefers_longer") {
-                        return Err(format!(
-                            "{f}: the model reads ai_prefers_longer, which needs the tags STRUCT's chars_a and chars_b. \
-                             Hint: pass pref_tags' STRUCT, or add them: struct_insert(t, chars_a := length(completion_a), \
-                             chars_b := length(completion_b))"
-                        ));
-                    }
-                    last = Some((bytes.as_ptr(), bytes.len(), Arc::clone(&s)));
-                    s
+            let scorer = last.get(bytes, |b| {
+                let s = self.scorer(&String::from_utf8_lossy(b))?;
+                if reader.chars.is_none() && s.model.reads("ai_prefers_longer") {
+                    return Err(format!(
+                        "{f}: the model reads ai_prefers_longer, which needs the tags STRUCT's chars_a and chars_b. \
+                         Hint: pass pref_tags' STRUCT, or add them: struct_insert(t, chars_a := length(completion_a), \
+                         chars_b := length(completion_b))"
+                    ));
                 }
-            };
+                Ok(s)
+            })?;
             let mut inst = reader.row(f, i)?;
             inst.ai_pref = label(f, &cols[2], i, "ai_pref")?;
             let alt = cols.get(3).map(|c| label(f, c, i, "ai_pref_alt")).transpose()?;
