@@ -21,11 +21,14 @@
 
 pub mod analysis;
 pub mod annotate;
+mod atomic_file;
 pub mod data;
 pub mod embed;
 pub mod error;
 pub mod guarantee;
+mod linalg;
 pub mod llm;
+pub mod model_file;
 pub mod parallel;
 pub mod ppm;
 pub mod progress;

@@ -12,10 +12,10 @@ use super::tagging::TAG_PARAMS;
 use super::{declare, fail};
 use crate::data::{read_labels_file, Dataset, Label, Unit, UnitReader, DEFAULT_BATCH_ROWS};
 use crate::guarantee::{plan, Plan};
+use crate::model_file::RoutingModel;
 use crate::route::hybrid::{
     apply_human_labels, assemble_with, Chosen, HybridRow, MissingPolicy, OnMissingHuman, OnMissingLabel,
 };
-use crate::route::RoutingModel;
 use crate::route::{fewest_for_target, route_with, Budget, Routing, Strategy};
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};

@@ -12,13 +12,11 @@
 mod file;
 mod fit;
 mod gains;
-pub(crate) mod linalg;
 mod metrics;
 mod model;
 mod solve;
 mod training_file;
 
-pub(crate) use file::write_atomic;
 pub use file::{resolve_model, FORMAT, PAPER_PRIOR};
 pub use fit::{cross_val_predict, fit, fit_model, FitOptions, FitReport, TrainingSet};
 pub use gains::{tag_gains, TagGain};

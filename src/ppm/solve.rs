@@ -14,9 +14,9 @@
 //! minimum-norm solution takes a second, more careful pass (see [`min_norm`])
 //! so that it matches LAPACK's SVD-based `lstsq` even on badly scaled counts.
 
-use super::linalg::{cholesky, cholesky_solve, jacobi_eigen, sym_eigen, SymEigen};
 use super::model::Form;
 use crate::error::{Error, Result};
+use crate::linalg::{cholesky, cholesky_solve, jacobi_eigen, sym_eigen, SymEigen};
 use crate::tags::{Counts, N_TAGS};
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 

@@ -12,7 +12,7 @@
 //! unique optimum (to ~1e-12 in the gradient) in a handful of steps.
 
 use crate::error::{Error, Result};
-use crate::ppm::linalg::{cholesky, cholesky_solve};
+use crate::linalg::{cholesky, cholesky_solve};
 
 /// A fitted logistic model over `d` standardised features.
 #[derive(Clone, Debug, PartialEq)]

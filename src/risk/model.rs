@@ -366,7 +366,7 @@ impl RiskModel {
 
     /// Writes the model file atomically.
     pub fn save_atomic(&self, path: &Path) -> Result<()> {
-        crate::ppm::write_atomic(path, &self.to_json()?, "model")
+        crate::atomic_file::write_atomic(path, &self.to_json()?, "model")
     }
 }
 

@@ -23,7 +23,6 @@
 pub mod budget;
 pub mod hybrid;
 pub mod knapsack;
-mod model_file;
 mod objective;
 pub mod optimize;
 pub mod random;
@@ -32,7 +31,6 @@ pub mod synthetic;
 pub mod topk;
 
 pub use budget::Budget;
-pub use model_file::RoutingModel;
 
 use crate::error::{Error, Result};
 use crate::ppm::DenseModel;

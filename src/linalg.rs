@@ -1,4 +1,5 @@
-//! The two dense symmetric solvers the PPM fit needs, in pure Rust: a Cholesky
+//! The two dense symmetric solvers the model fits need (the PPM's ridge and
+//! minimum-norm solutions, the judge-error model's Newton steps), in pure Rust: a Cholesky
 //! factorisation (ridge) and a symmetric eigendecomposition (the minimum-norm
 //! least-squares solution). Matrices are `n×n`, stored as flat `Vec<f64>`;
 //! both are symmetric, so row- and column-major storage coincide on input.

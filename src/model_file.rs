@@ -11,6 +11,9 @@
 //! file declares, or the loader's error for that kind — a damaged risk file
 //! is reported as a damaged risk file (its format is recognised from the
 //! start of the text even when the JSON is truncated), never as a bad PPM.
+//!
+//! It sits above both `ppm`/`risk` and `route`: routing takes scores (a PPM or
+//! per-instance probabilities) and never opens a model file itself.
 
 use crate::ppm::{resolve_model, Model, PAPER_PRIOR};
 use crate::risk::RiskModel;
