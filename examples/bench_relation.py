@@ -2,7 +2,7 @@
 pref_stats + pref_tags over a DuckDB table, against tag_instances on the same rows written to Parquet,
 with DuckDB's own scan of the same data as the floor; then scoring every row with risk_score.
 
-Each step runs in a child process (its peak resident memory is that process's), with `SET threads`.
+Each step runs in a child process (its peak resident memory is that process's own, VmHWM), with `SET threads`.
 The rows: examples/bench_big_file.py's file (the bundled pairs repeated, each text made unique), made
 if missing. Needs the release build (make release).
 
@@ -18,7 +18,7 @@ BIG = "build/bench/big.parquet"
 DB = "build/bench/big.duckdb"
 
 CHILD = r"""
-import duckdb, resource, sys, time
+import duckdb, sys, time
 con = duckdb.connect(sys.argv[1], config={'allow_unsigned_extensions': 'true'})
 con.execute("LOAD '%(ext)s'")
 con.execute("SET threads = %(threads)d")
@@ -26,7 +26,9 @@ con.execute("SET enable_progress_bar = false")
 t = time.time()
 row = con.execute(sys.argv[2]).fetchone()
 dt = time.time() - t
-print(repr(row), dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across fork and exec).
+hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))
+print(repr(row), dt, hwm / 1024)
 """
 
 STATS = "(SELECT pref_stats(prompt, completion_a, completion_b) FROM pairs)"

@@ -16,6 +16,9 @@ DuckDB's query over any relation. Both call the same core, so on the same rows t
    `risk_model` (coefficients equal to `risk_fit`'s on the file within 1e-9), scored with
    `risk_score` (equal to `route_instances`' gain) and routed with the README's QUALIFY query (the same
    ids as `route_instances(…, model := …)`).
+4. Extra numeric columns: `risk_model` and `risk_score` with an `extra` STRUCT equal `risk_fit(path,
+   extra := […])` and `route_instances` on a file that has those columns; a missing or non-numeric
+   field is an error naming it.
 
 Usage: <host python> tests/relation_e2e.py --extension build/prefroute.duckdb_extension
 """
@@ -177,6 +180,58 @@ def check_relations(ext, cols, tmp):
     con.close()
 
 
+def check_extra(ext, tmp):
+    """Extra numeric columns (`extra := […]` of the path form) as the fields of a STRUCT argument."""
+    f = os.path.join(tmp, "extra.parquet")
+    con = connect(ext)
+    con.execute(f"""COPY (SELECT *, CASE WHEN hash(id) % 11 = 0 THEN NULL ELSE (hash(id) % 7)::INTEGER END AS votes,
+                                 strlen(completion_a) / (1.0 + strlen(completion_b)) AS margin
+                          FROM read_parquet('{FILES[0]}')) TO '{f}' (FORMAT parquet)""")
+    model_file = os.path.join(tmp, "risk_extra.json")
+    path_model = json.loads(con.execute(
+        f"SELECT model_json FROM risk_fit('{f}', extra := ['votes', 'margin'], save := '{model_file}')").fetchone()[0])
+    src = f"(SELECT *, file_row_number AS row_idx FROM read_parquet('{f}', file_row_number := true))"
+    want = dict(zip(path_model["features"], path_model["coef"]))
+    # The STRUCT's fields name the extra features; their order does not matter (the fit's optimum is
+    # unique, and the solver runs to it).
+    for fields, tol in [("{'votes': votes, 'margin': margin}", 1e-9), ("{'margin': margin, 'votes': votes}", 1e-9)]:
+        m = json.loads(con.execute(f"""
+            WITH s AS (SELECT pref_stats(prompt, completion_a, completion_b) AS stats FROM {src} x)
+            SELECT risk_model(id, pref_tags(prompt, completion_a, completion_b, (SELECT stats FROM s)),
+                              human_pref, ai_pref, ai_pref_alt, NULL, '{{}}', {fields})
+            FROM {src} y""").fetchone()[0])
+        got = dict(zip(m["features"], m["coef"]))
+        worst = max([abs(want[k] - got[k]) for k in want if k in got]
+                    + [abs(m["intercept"] - path_model["intercept"])])
+        check(set(want) == set(got) and {"votes", "margin"} <= set(got) and worst < tol,
+              f"risk_model(…, {fields}) = risk_fit(path, extra := ['votes', 'margin']): {len(got)} features, "
+              f"max |Δcoef| {worst:.1e} (< {tol:g})")
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{f}')").fetchone()[0]
+    k = round(BUDGET * n)
+    routed = dict(con.execute(
+        f"SELECT id, gain * {n} FROM route_instances('{f}', {BUDGET}, model := '{model_file}') WHERE route = 'human'"
+    ).fetchall())
+    got_ids = dict(con.execute(f"""
+        WITH s AS (SELECT pref_stats(prompt, completion_a, completion_b) AS stats FROM {src} x),
+             scored AS (SELECT id, row_idx,
+                               risk_score('{model_file}', pref_tags(prompt, completion_a, completion_b, (SELECT stats FROM s)),
+                                          ai_pref, ai_pref_alt, NULL, {{'votes': votes, 'margin': margin}}) AS p
+                        FROM {src} y)
+        SELECT id, p FROM scored QUALIFY row_number() OVER (ORDER BY p DESC, row_idx) <= {k}""").fetchall())
+    dp = max((abs(got_ids[i] - routed[i]) for i in routed if i in got_ids), default=float("inf"))
+    check(set(got_ids) == set(routed) and dp < 1e-12,
+          f"risk_score with an extra STRUCT routes route_instances' {k} human ids (max |Δp| {dp:.1e})")
+    tags = f"pref_tags(prompt, completion_a, completion_b, (SELECT pref_stats(prompt, completion_a, completion_b) FROM {src} x))"
+    for args, needle in [("", "no extra argument"), (", NULL, {'votes': votes}", "'margin'"),
+                         (", NULL, {'votes': votes, 'margin': id}", "not a number")]:
+        try:
+            con.execute(f"SELECT risk_score('{model_file}', {tags}, ai_pref, ai_pref_alt{args}) FROM {src} y").fetchall()
+            check(False, f"risk_score(… {args or 'without extra'}) is an error")
+        except duckdb.Error as e:
+            check("risk_score" in str(e) and needle in str(e), f"risk_score(… {args or 'without extra'}): {str(e)[:110]}")
+    con.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--extension", required=True)
@@ -189,6 +244,7 @@ def main():
     con.close()
     with tempfile.TemporaryDirectory() as tmp:
         check_relations(args.extension, cols, tmp)
+        check_extra(args.extension, tmp)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed", flush=True)
         sys.exit(1)

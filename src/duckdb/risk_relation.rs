@@ -109,6 +109,82 @@ fn confidence(function: &str, col: &Column, i: usize) -> Result<Option<f64>, Str
     }
 }
 
+/// The `extra` argument: a STRUCT of numeric values, one field per extra
+/// feature, named as `extra := ['col', …]` names a file's columns
+/// (`{'votes': votes, 'len_ratio': len_ratio}`).
+pub struct ExtraReader<'a> {
+    names: Vec<String>,
+    cols: Vec<Column<'a>>,
+}
+
+impl<'a> ExtraReader<'a> {
+    fn new(function: &str, col: &Column<'a>) -> Result<ExtraReader<'a>, String> {
+        let hint =
+            "name the numeric columns as the fields of a STRUCT: {'votes': votes, 'len_ratio': len_ratio}";
+        if col.kind() != Kind::Struct {
+            return Err(format!(
+                "{function}: the extra argument is a {}, not a STRUCT. Hint: {hint}",
+                kind_name(col.kind())
+            ));
+        }
+        let names = col.field_names();
+        let mut cols = Vec::with_capacity(names.len());
+        for name in &names {
+            let c = col.field(name).ok_or_else(|| {
+                format!("{function}: the extra field '{name}' cannot be read. Hint: {hint}")
+            })?;
+            if !matches!(c.kind(), Kind::Double | Kind::BigInt | Kind::Integer | Kind::Float) {
+                return Err(format!(
+                    "{function}: the extra field '{name}' is a {}, not a number. Hint: cast it: {{'{name}': {name}::DOUBLE}}",
+                    kind_name(c.kind())
+                ));
+            }
+            cols.push(c);
+        }
+        Ok(ExtraReader { names, cols })
+    }
+
+    /// Where each of `wanted` is among the fields; an error naming a missing one.
+    fn positions(&self, function: &str, wanted: &[String]) -> Result<Vec<usize>, String> {
+        wanted
+            .iter()
+            .map(|w| {
+                self.names.iter().position(|n| n == w).ok_or_else(|| {
+                    format!(
+                        "{function}: the model reads the extra feature '{w}', which the extra STRUCT lacks (it has: {}). \
+                         Hint: add the field: {{'{w}': {w}, …}}",
+                        self.names.join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Row `i`'s values of the fields at `at` (NULL = unknown; not finite = an error).
+    fn values(
+        &self,
+        function: &str,
+        at: &[usize],
+        i: usize,
+        out: &mut Vec<Option<f64>>,
+    ) -> Result<(), String> {
+        out.clear();
+        for &k in at {
+            let v = self.cols[k].f64(i);
+            if let Some(x) = v.filter(|x| !x.is_finite()) {
+                return Err(format!(
+                    "{function}: the extra field '{}' is {x} on row {}. Hint: an extra feature must be a finite number \
+                     or NULL",
+                    self.names[k],
+                    i + 1
+                ));
+            }
+            out.push(v);
+        }
+        Ok(())
+    }
+}
+
 // ------------------------------------------------------------ risk_model
 
 /// One row the aggregate keeps until it fits.
@@ -117,14 +193,18 @@ struct FitRow {
     inst: InstanceTags,
     alt: Option<Label>,
     confidence: Option<f64>,
+    /// The extra STRUCT's values, in its field order.
+    extra: Vec<Option<f64>>,
 }
 
-/// `risk_model(id, tags, human_pref, ai_pref, ai_pref_alt, ai_confidence [, options])`.
+/// `risk_model(id, tags, human_pref, ai_pref, ai_pref_alt, ai_confidence [, options [, extra]])`.
 #[derive(Default, Clone)]
 pub struct RiskModelAgg {
     rows: Vec<FitRow>,
     /// The options argument's text, as first seen (it must be the same on every row).
     options: Option<String>,
+    /// The extra STRUCT's field names (empty without one; one type per query).
+    extra: Vec<String>,
 }
 
 const MODEL_NAME: &str = "risk_model";
@@ -198,24 +278,30 @@ impl Aggregate for RiskModelAgg {
                 RawType::double(),
             ]
         };
-        let mut with_options = base();
-        with_options.push(RawType::varchar());
-        vec![base(), with_options]
+        let with_options = || {
+            let mut a = base();
+            a.push(RawType::varchar());
+            a
+        };
+        let mut with_extra = with_options();
+        with_extra.push(RawType::any());
+        vec![base(), with_options(), with_extra]
     }
 
     fn return_type() -> RawType {
         RawType::varchar()
     }
 
-    type Chunk<'a> = (Vec<Column<'a>>, TagsReader<'a>);
+    type Chunk<'a> = (Vec<Column<'a>>, TagsReader<'a>, Option<ExtraReader<'a>>);
 
     fn prepare<'a>(cols: Vec<Column<'a>>) -> Result<Self::Chunk<'a>, String> {
         let reader = TagsReader::new(Self::NAME, &cols[1])?;
-        Ok((cols, reader))
+        let extra = cols.get(7).map(|c| ExtraReader::new(Self::NAME, c)).transpose()?;
+        Ok((cols, reader, extra))
     }
 
     fn update(&mut self, chunk: &Self::Chunk<'_>, i: usize) -> Result<(), String> {
-        let (cols, reader) = chunk;
+        let (cols, reader, extra) = chunk;
         let f = Self::NAME;
         if let Some(c) = cols.get(6) {
             let text = c.text(i).map(|t| t.into_owned());
@@ -243,7 +329,15 @@ impl Aggregate for RiskModelAgg {
         inst.ai_pref = label(f, &cols[3], i, "ai_pref")?;
         let alt = label(f, &cols[4], i, "ai_pref_alt")?;
         let confidence = confidence(f, &cols[5], i)?;
-        self.rows.push(FitRow { inst, alt, confidence });
+        let mut values = Vec::new();
+        if let Some(x) = extra {
+            if self.extra.is_empty() {
+                self.extra.clone_from(&x.names);
+            }
+            let all: Vec<usize> = (0..x.names.len()).collect();
+            x.values(f, &all, i, &mut values)?;
+        }
+        self.rows.push(FitRow { inst, alt, confidence, extra: values });
         Ok(())
     }
 
@@ -255,6 +349,9 @@ impl Aggregate for RiskModelAgg {
         }
         if self.options.is_none() {
             self.options.clone_from(&other.options);
+        }
+        if self.extra.is_empty() {
+            self.extra.clone_from(&other.extra);
         }
         self.rows.extend(other.rows.iter().cloned());
         Ok(())
@@ -269,11 +366,20 @@ impl Aggregate for RiskModelAgg {
         // Rows in id order (then by value), so the fit is the same whatever the threads delivered.
         let mut rows = std::mem::take(&mut self.rows);
         rows.sort_by(|x, y| x.inst.id.cmp(&y.inst.id).then_with(|| row_key(x).cmp(&row_key(y))));
-        let signals = InputSignals { has_alt: true, has_confidence: true, extra: Vec::new() };
+        let signals = InputSignals { has_alt: true, has_confidence: true, extra: self.extra.clone() };
         let mut collector =
             EvalCollector::new(&signals, opts.features.as_deref(), f).map_err(|e| format!("{f}: {e}"))?;
+        // The collector reads the extra features it selected, in its own order.
+        let at: Vec<usize> = collector
+            .extra_columns()
+            .iter()
+            .map(|c| self.extra.iter().position(|n| n == c).unwrap_or(usize::MAX))
+            .collect();
+        let mut extra = Vec::new();
         for r in &rows {
-            let judge = JudgeRow { alt: Some(r.alt), confidence: Some(r.confidence), extra: &[] };
+            extra.clear();
+            extra.extend(at.iter().map(|&k| r.extra.get(k).copied().flatten()));
+            let judge = JudgeRow { alt: Some(r.alt), confidence: Some(r.confidence), extra: &extra };
             collector.add(&r.inst, &judge);
         }
         let data = collector.finish().map_err(|e| format!("{f}: {e}"))?;
@@ -314,6 +420,7 @@ fn row_key(r: &FitRow) -> (u128, Vec<u64>, Option<&'static str>, Option<&'static
         .measures
         .iter()
         .chain([&r.inst.rouge_l, &r.inst.tfidf_cosine])
+        .chain(&r.extra)
         .map(|v| v.map_or(u64::MAX, f64::to_bits))
         .collect();
     (
@@ -327,13 +434,15 @@ fn row_key(r: &FitRow) -> (u128, Vec<u64>, Option<&'static str>, Option<&'static
 
 // ------------------------------------------------------------ risk_score
 
-/// `risk_score(model, tags, ai_pref [, ai_pref_alt [, ai_confidence]])`: P(the judge's label is wrong).
+/// `risk_score(model, tags, ai_pref [, ai_pref_alt [, ai_confidence [, extra]]])`: P(the judge's label is wrong).
 ///
 /// The model is usually a scalar subquery (`(SELECT m FROM model)`), which DuckDB
 /// cannot evaluate at bind time: each distinct model text is parsed once per
 /// query, when its first row arrives, and found again by its text.
 pub struct RiskScore {
-    signals: InputSignals,
+    has_alt: bool,
+    has_confidence: bool,
+    has_extra: bool,
     parsed: ParsedOnce<String, Scorer>,
 }
 
@@ -356,14 +465,20 @@ impl RiskScore {
                 RiskModel::load(std::path::Path::new(text))
             }
             .map_err(|e| format!("{f}: {e}"))?;
-            if !model.extra.is_empty() {
+            if !model.extra.is_empty() && !self.has_extra {
                 return Err(format!(
-                    "{f}: the model reads extra columns ({}), which the relation form does not take yet. Hint: score \
-                     with route_instances(path, model := …), or refit without extra := […]",
-                    model.extra.join(", ")
+                    "{f}: the model reads extra features ({}), and no extra argument was given. Hint: pass them as \
+                     a STRUCT: risk_score(model, tags, ai_pref, ai_pref_alt, ai_confidence, {{'{}': …}})",
+                    model.extra.join(", "),
+                    model.extra[0]
                 ));
             }
-            let features = model.feature_set(&self.signals, &format!("{f}'s model")).map_err(|e| {
+            let signals = InputSignals {
+                has_alt: self.has_alt,
+                has_confidence: self.has_confidence,
+                extra: model.extra.clone(),
+            };
+            let features = model.feature_set(&signals, &format!("{f}'s model")).map_err(|e| {
                 format!(
                     "{f}: {e}. Hint: pass the judge columns it reads: risk_score(model, tags, ai_pref, ai_pref_alt, \
                      ai_confidence)"
@@ -383,19 +498,29 @@ impl BoundScalar for RiskScore {
             a.extend(extra);
             (a, RawType::double())
         };
-        vec![args(vec![]), args(vec![RawType::varchar()]), args(vec![RawType::varchar(), RawType::double()])]
+        vec![
+            args(vec![]),
+            args(vec![RawType::varchar()]),
+            args(vec![RawType::varchar(), RawType::double()]),
+            args(vec![RawType::varchar(), RawType::double(), RawType::any()]),
+        ]
     }
 
     fn bind(args: &BindArgs) -> Result<Self, String> {
-        let signals =
-            InputSignals { has_alt: args.len() >= 4, has_confidence: args.len() >= 5, extra: Vec::new() };
-        Ok(RiskScore { signals, parsed: ParsedOnce::default() })
+        Ok(RiskScore {
+            has_alt: args.len() >= 4,
+            has_confidence: args.len() >= 5,
+            has_extra: args.len() >= 6,
+            parsed: ParsedOnce::default(),
+        })
     }
 
     fn invoke(&self, cols: &[Column], rows: usize, out: ffi::duckdb_vector) -> Result<(), String> {
         let f = Self::NAME;
         let reader = TagsReader::new(f, &cols[1])?;
+        let extra = cols.get(5).map(|c| ExtraReader::new(f, c)).transpose()?;
         let mut values = Vec::new();
+        let mut extra_values = Vec::new();
         let mut last = LastValue::default();
         // SAFETY: the result is declared DOUBLE: an f64 array with room for `rows` rows.
         let data =
@@ -413,13 +538,21 @@ impl BoundScalar for RiskScore {
                          chars_b := length(completion_b))"
                     ));
                 }
-                Ok(s)
+                let at = match &extra {
+                    Some(x) => x.positions(f, &s.features.extra)?,
+                    None => Vec::new(),
+                };
+                Ok(Arc::new((s, at)))
             })?;
+            let (scorer, at) = (&scorer.0, &scorer.1);
             let mut inst = reader.row(f, i)?;
             inst.ai_pref = label(f, &cols[2], i, "ai_pref")?;
             let alt = cols.get(3).map(|c| label(f, c, i, "ai_pref_alt")).transpose()?;
             let conf = cols.get(4).map(|c| confidence(f, c, i)).transpose()?;
-            let judge = JudgeRow { alt, confidence: conf, extra: &[] };
+            if let Some(x) = &extra {
+                x.values(f, at, i, &mut extra_values)?;
+            }
+            let judge = JudgeRow { alt, confidence: conf, extra: &extra_values };
             scorer.features.values(&inst, &judge, &mut values);
             // As route_instances: a row without an AI label has nothing to keep (p = 1).
             *slot = if inst.ai_pref.is_none() { 1.0 } else { scorer.model.predict(&values) };

@@ -158,33 +158,38 @@ impl<'a> Column<'a> {
         Some((offset..offset + len).filter_map(|j| child.text(j)).collect())
     }
 
-    /// The field `name` of a STRUCT column; `None` when the struct has no such field.
-    pub fn field(&self, name: &str) -> Option<Column<'a>> {
+    /// The field names of a STRUCT column, in order; empty for another kind.
+    pub fn field_names(&self) -> Vec<String> {
         if self.kind != Kind::Struct {
-            return None;
+            return Vec::new();
         }
-        // SAFETY: a STRUCT vector's children are vectors of the same row count;
-        // child names are copies that DuckDB allocated for us and we free.
+        // SAFETY: the vector is a live STRUCT vector; child names are copies
+        // that DuckDB allocated for us and we free; the type handle is destroyed.
         unsafe {
             let mut ty = ffi::duckdb_vector_get_column_type(self.vector);
             let n = ffi::duckdb_struct_type_child_count(ty);
-            let mut found = None;
+            let mut names = Vec::with_capacity(n as usize);
             for k in 0..n {
                 let raw = ffi::duckdb_struct_type_child_name(ty, k);
                 if raw.is_null() {
+                    names.push(String::new());
                     continue;
                 }
-                let same = std::ffi::CStr::from_ptr(raw).to_bytes() == name.as_bytes();
+                names.push(std::ffi::CStr::from_ptr(raw).to_string_lossy().into_owned());
                 ffi::duckdb_free(raw.cast());
-                if same {
-                    found = Some(k);
-                    break;
-                }
             }
             ffi::duckdb_destroy_logical_type(&mut ty);
-            let k = found?;
-            Some(Column::of_vector(ffi::duckdb_struct_vector_get_child(self.vector, k), self.rows))
+            names
         }
+    }
+
+    /// The field `name` of a STRUCT column; `None` when the struct has no such field.
+    pub fn field(&self, name: &str) -> Option<Column<'a>> {
+        let k = self.field_names().iter().position(|n| n == name)?;
+        // SAFETY: a STRUCT vector's children are vectors of the same row count.
+        Some(unsafe {
+            Column::of_vector(ffi::duckdb_struct_vector_get_child(self.vector, k as u64), self.rows)
+        })
     }
 }
 

@@ -301,6 +301,11 @@ impl EvalCollector {
         Ok(EvalCollector { data, auto: wanted.is_none(), what: what.to_string(), values: Vec::new() })
     }
 
+    /// The extra columns the collector reads, in the order [`JudgeRow::extra`] gives their values.
+    pub fn extra_columns(&self) -> &[String] {
+        &self.data.features.extra
+    }
+
     /// Does the collector read feature `name`?
     pub fn uses(&self, name: &str) -> bool {
         self.data.features.names.iter().any(|f| f == name)

@@ -9,7 +9,9 @@
 //! The objective is strictly convex in `w` for `l2 > 0`; each Newton step
 //! solves the `(d+1)×(d+1)` system by Cholesky and is damped by backtracking
 //! until the objective decreases, so the iteration converges from zero to the
-//! unique optimum (to ~1e-12 in the gradient) in a handful of steps.
+//! unique optimum (until the gradient's largest component is at most
+//! 1e-12·n) in a handful of steps. The optimum is unique, so the fitted
+//! coefficients do not depend on the order of the rows beyond rounding.
 
 use crate::error::{Error, Result};
 use crate::linalg::{cholesky, cholesky_solve};
@@ -119,14 +121,16 @@ pub fn fit(x: &[f64], d: usize, y: &[bool], l2: f64) -> Result<Logistic> {
             }
         }
         let grad_max = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if grad_max <= 1e-10 * (n as f64).max(1.0) {
+        if grad_max <= 1e-12 * (n as f64).max(1.0) {
             break;
         }
         let Some(l) = cholesky(&h, p) else {
             return Err(Error::Internal("logistic fit: the Hessian is not positive definite".into()));
         };
         let step = cholesky_solve(&l, p, &g);
-        // Backtracking: halve the step until the objective does not increase.
+        // Backtracking: halve the step until the objective does not increase (beyond
+        // its rounding: near the optimum a Newton step changes it by less than that,
+        // and refusing such steps would stop the iteration short of the optimum).
         let mut t = 1.0;
         let mut next = theta.clone();
         let mut f_next = f;
@@ -135,7 +139,7 @@ pub fn fit(x: &[f64], d: usize, y: &[bool], l2: f64) -> Result<Logistic> {
                 next[k] = theta[k] - t * step[k];
             }
             f_next = objective(&next);
-            if f_next <= f {
+            if f_next <= f + 1e-12 * f.abs().max(1.0) {
                 break;
             }
             t *= 0.5;

@@ -24,6 +24,7 @@
 //! with spaCy `en_core_web_sm` is measured in `tests/oracle_parity.rs` (Spearman ρ
 //! of the Jaccard overlap, per example file).
 
+use once_cell::sync::Lazy;
 use rustc_hash::FxHashSet;
 
 /// Sorted, unique, lowercased entity strings of `text`.
@@ -541,8 +542,29 @@ const COMMON_WORDS: &[&str] = &[
     "your",
 ];
 
-fn is_in(list: &[&str], word: &str) -> bool {
-    list.contains(&word)
+/// A word list as a hash set, built on first use: membership costs one hash
+/// lookup per token instead of a scan of the list (most tokens are in none).
+type WordSet = Lazy<FxHashSet<&'static str>>;
+
+macro_rules! word_set {
+    ($name:ident = $list:ident) => {
+        static $name: WordSet = Lazy::new(|| $list.iter().copied().collect());
+    };
+}
+word_set!(NUMBER = NUMBER_WORDS);
+word_set!(ORDINAL = ORDINAL_WORDS);
+word_set!(UNIT = UNIT_WORDS);
+word_set!(TIME_UNIT = TIME_UNITS);
+word_set!(DATE_MODIFIER = DATE_MODIFIERS);
+word_set!(DATE_WORD = DATE_WORDS);
+word_set!(MONTH = MONTHS);
+word_set!(WEEKDAY = WEEKDAYS);
+word_set!(CONNECTOR = CONNECTORS);
+word_set!(TITLE = TITLES);
+word_set!(COMMON = COMMON_WORDS);
+
+fn is_in(set: &WordSet, word: &str) -> bool {
+    set.contains(word)
 }
 
 /// The lowercased texts of all tokens, in one buffer.
@@ -608,7 +630,7 @@ impl<'t> Extractor<'t> {
                 // A list marker (`1.`, `2)`) keeps the line start; other numbers begin the sentence body.
                 Kind::Num => start = start && i + 1 < toks.len() && matches!(raw(i + 1), "." | ")"),
                 Kind::Punct => {
-                    let title = i > 0 && raw(i) == "." && is_in(TITLES, &lower[i - 1]);
+                    let title = i > 0 && raw(i) == "." && is_in(&TITLE, &lower[i - 1]);
                     if matches!(raw(i), "." | "!" | "?" | ":" | ";" | "\"" | "“") && !title {
                         start = true;
                     }
@@ -676,10 +698,10 @@ impl<'t> Extractor<'t> {
             return;
         }
         let w = &self.lower[i];
-        if is_in(DATE_WORDS, w) {
+        if is_in(&DATE_WORD, w) {
             return self.emit(i, i + 1);
         }
-        if capitalised(self.raw(i)) && (is_in(MONTHS, w) || is_in(WEEKDAYS, w)) {
+        if capitalised(self.raw(i)) && (is_in(&MONTH, w) || is_in(&WEEKDAY, w)) {
             let mut end = i + 1;
             // January 5, 2020 / May 2021: numbers (and a comma between two of them) that follow.
             while self.free_after(end) {
@@ -701,7 +723,7 @@ impl<'t> Extractor<'t> {
         // next week, every day, the past few years, the 20th century.
         let the = w == "the";
         let modifier =
-            is_in(DATE_MODIFIERS, w) || (the && self.toks.get(i + 1).is_some_and(|n| n.kind == Kind::Num));
+            is_in(&DATE_MODIFIER, w) || (the && self.toks.get(i + 1).is_some_and(|n| n.kind == Kind::Num));
         if modifier && self.free_after(i + 1) {
             let mut end = i + 1;
             while self.free_after(end + 1)
@@ -711,7 +733,7 @@ impl<'t> Extractor<'t> {
                 end += 1;
             }
             let unit = &self.lower[end];
-            if is_in(TIME_UNITS, unit) && (!the || matches!(unit, "century" | "centuries")) {
+            if is_in(&TIME_UNIT, unit) && (!the || matches!(unit, "century" | "centuries")) {
                 self.emit(i, end + 1);
             }
         }
@@ -721,15 +743,15 @@ impl<'t> Extractor<'t> {
     fn number_at(&mut self, i: usize) {
         let w = &self.lower[i];
         match self.toks[i].kind {
-            Kind::Word if is_in(ORDINAL_WORDS, w) => return self.emit(i, i + 1),
+            Kind::Word if is_in(&ORDINAL, w) => return self.emit(i, i + 1),
             Kind::Word if w == "one" && !self.numeral_one(i) => return,
-            Kind::Word if is_in(NUMBER_WORDS, w) => {}
+            Kind::Word if is_in(&NUMBER, w) => {}
             Kind::Num if number_like(w) => {}
             _ => return,
         }
         let numeric = |x: &Self, k: usize| match x.toks[k].kind {
             Kind::Num => number_like(&x.lower[k]),
-            Kind::Word => is_in(NUMBER_WORDS, &x.lower[k]) && &x.lower[k] != "one",
+            Kind::Word => is_in(&NUMBER, &x.lower[k]) && &x.lower[k] != "one",
             Kind::Punct => false,
         };
         let mut end = i + 1;
@@ -739,7 +761,7 @@ impl<'t> Extractor<'t> {
         if self.free_after(end) {
             let unit = match self.toks[end].kind {
                 Kind::Punct => self.raw(end) == "%" && self.toks[end].start == self.toks[end - 1].end,
-                Kind::Word => is_in(UNIT_WORDS, &self.lower[end]),
+                Kind::Word => is_in(&UNIT, &self.lower[end]),
                 Kind::Num => false,
             };
             if unit {
@@ -778,7 +800,7 @@ impl<'t> Extractor<'t> {
         let next = i + 1;
         self.free_after(next)
             && self.toks[next].kind == Kind::Word
-            && (&self.lower[next] == "of" || !is_in(COMMON_WORDS, &self.lower[next]))
+            && (&self.lower[next] == "of" || !is_in(&COMMON, &self.lower[next]))
     }
 
     /// A run of capitalised words starting at `i`; returns the index after it.
@@ -789,7 +811,7 @@ impl<'t> Extractor<'t> {
         let mut end = i + 1;
         while self.free_after(end) {
             let connector = (self.toks[end].kind == Kind::Word || self.raw(end) == "&")
-                && is_in(CONNECTORS, &self.lower[end])
+                && is_in(&CONNECTOR, &self.lower[end])
                 && self.free_after(end + 1)
                 && self.toks[end + 1].kind == Kind::Word
                 && name_word(self.raw(end + 1));
@@ -803,7 +825,7 @@ impl<'t> Extractor<'t> {
         }
         let mut from = i;
         if self.sentence_start[i] {
-            let common = is_in(COMMON_WORDS, &self.lower[i]) || self.lowercase.contains(&self.lower[i]);
+            let common = is_in(&COMMON, &self.lower[i]) || self.lowercase.contains(&self.lower[i]);
             if common || (end == i + 1 && !self.known.contains(self.raw(i))) {
                 from = i + 1;
             }
@@ -837,7 +859,7 @@ fn number_like(lower: &str) -> bool {
     let head = tail.split('-').next().unwrap_or("");
     tail.is_empty()
         || matches!(head, "st" | "nd" | "rd" | "th" | "s")
-        || (head.len() > 1 && is_in(UNIT_WORDS, head))
+        || (head.len() > 1 && is_in(&UNIT, head))
 }
 
 /// Starts with an uppercase letter (and is not just a pronoun `I`).
