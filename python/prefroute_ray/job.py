@@ -252,11 +252,19 @@ def run_local(spec: JobSpec, threads: int = 2) -> dict:
                         spec.judge_columns)
     summary = finish(con, unpacked(f"({tagged})", model_sql is not None), spec, spec.out_dir)
     summary["seconds"] = time.monotonic() - t0
+    summary["peak_rss_mb"] = maxrss_kb() // 1024
     con.close()
     return summary
 
 
 # ---------------------------------------------------------------------------------------------- Ray
+
+
+def maxrss_kb() -> int:
+    """This process's peak resident memory, in KiB (Linux)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 class _SliceWorker:
@@ -297,14 +305,17 @@ class StatsPass(_SliceWorker):
     def __call__(self, batch):
         import pyarrow as pa
 
-        ids, blobs = [], []
+        ids, blobs, secs = [], [], []
         for d in self.slices(batch):
+            t = time.monotonic()
             self.con.register("batch", self.read(d))
             blobs.append(self.con.execute("SELECT pref_stats(prompt, completion_a, completion_b, ?) FROM batch",
                                           [self.tokenizer]).fetchone()[0])
             self.con.unregister("batch")
             ids.append(d["slice"])
-        return pa.table({"slice": pa.array(ids, pa.int64()), "stats": pa.array(blobs, pa.binary())})
+            secs.append(time.monotonic() - t)
+        return pa.table({"slice": pa.array(ids, pa.int64()), "stats": pa.array(blobs, pa.binary()),
+                         "seconds": pa.array(secs, pa.float64()), "maxrss_kb": pa.array([maxrss_kb()] * len(ids))})
 
 
 class TagPass(_SliceWorker):
@@ -321,8 +332,9 @@ class TagPass(_SliceWorker):
     def __call__(self, batch):
         import pyarrow as pa
 
-        ids, rows, pids = [], [], []
+        ids, rows, pids, secs = [], [], [], []
         for d in self.slices(batch):
+            t = time.monotonic()
             self.con.register("batch", self.read(d))
             part = os.path.join(self.parts_dir, f"part-{d['slice']:06d}.parquet")
             tmp = f"{part}.{os.getpid()}.tmp"
@@ -333,8 +345,10 @@ class TagPass(_SliceWorker):
             ids.append(d["slice"])
             rows.append(d["rows"])
             pids.append(os.getpid())
+            secs.append(time.monotonic() - t)
         return pa.table({"slice": pa.array(ids, pa.int64()), "rows": pa.array(rows, pa.int64()),
-                         "pid": pa.array(pids, pa.int64())})
+                         "pid": pa.array(pids, pa.int64()), "seconds": pa.array(secs, pa.float64()),
+                         "maxrss_kb": pa.array([maxrss_kb()] * len(ids))})
 
 
 @dataclass
@@ -443,10 +457,14 @@ def run_ray(spec: JobSpec, opts: RayOptions, on_pass=None) -> dict:
             timings[name] = time.monotonic() - t
             return out
 
+        work = {}  # seconds the workers spent in each pass's slices, summed over slices
+        peak = {}
         got = run_pass("stats", StatsPass, {"extension": ext_w, "threads": threads, "columns": columns,
                                             "tokenizer": spec.tokenizer})
         if sorted(r["slice"] for r in got) != list(range(len(slices))):
             raise JobError(f"pass 1 returned {len(got)} statistics for {len(slices)} slices")
+        work["stats"] = sum(r["seconds"] for r in got)
+        peak["stats"] = max(r["maxrss_kb"] for r in got)
         driver = connect(spec.extension, 2)
         t = time.monotonic()
         merged = None
@@ -458,6 +476,8 @@ def run_ray(spec: JobSpec, opts: RayOptions, on_pass=None) -> dict:
             "extension": ext_w, "threads": threads, "columns": columns, "stats": merged,
             "options": options_sql(spec, model_w), "model_json": spec.model_json,
             "judge_columns": spec.judge_columns, "parts_dir": parts_dir})
+        work["tags"] = sum(r["seconds"] for r in got)
+        peak["tags"] = max(r["maxrss_kb"] for r in got)
         done = sorted(r["slice"] for r in got)
         if done != list(range(len(slices))) or sum(r["rows"] for r in got) != n_rows:
             raise JobError(f"pass 2 finished {len(set(done))} of {len(slices)} slices")
@@ -471,7 +491,9 @@ def run_ray(spec: JobSpec, opts: RayOptions, on_pass=None) -> dict:
         shutil.rmtree(parts_dir)
         summary.update(seconds=time.monotonic() - t0, timings=timings, slices=len(slices), workers=k,
                        cpus_per_worker=share, threads_per_worker=threads, stats_bytes=len(merged),
-                       worker_pids=sorted({r["pid"] for r in got}))
+                       worker_pids=sorted({r["pid"] for r in got}), worker_seconds=work,
+                       worker_peak_rss_mb={k: v // 1024 for k, v in peak.items()},
+                       driver_peak_rss_mb=maxrss_kb() // 1024)
         return summary
     finally:
         if owned:
