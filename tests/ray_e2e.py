@@ -7,7 +7,7 @@ cluster (run by `make ray-test` with .venv/ray: ray[data] 2.60.0, DuckDB 1.5.6).
    byte-identical to the files the same job writes in one DuckDB process (`run_local`), every tag column
    equals `tag_instances` on the file (floats compared exactly, NULL = NULL), and the human-routed ids equal
    `route_instances(…, model := …)`'s, with p = its gain × n. llmbar with the extension shipped through
-   runtime_env's working_dir, pandalm read from its path (shared storage), hh-rlhf (no AI labels: tagged
+   runtime_env's working_dir, pandalm read from its path (shared storage) and as two files (a glob), hh-rlhf (no AI labels: tagged
    only) in test 2. With the embedding model, llmbar's 8 shortest pairs (the debug build embeds slowly), the
    embedding measures too.
 2. A killed worker. During the tagging pass of hh-rlhf (58 slices) one actor's process is killed by its PID
@@ -120,20 +120,36 @@ def same_files(out, ref, what):
         check(os.path.isfile(a) and sha(a) == sha(b), f"{what}: {f} byte-identical to one DuckDB process")
 
 
-def test_identity(ext, tmp, model, files, ship):
-    """With ship='working_dir' run_ray starts its own local cluster (Ray takes a working_dir only then)."""
+def split_in_two(path, tmp):
+    """The file as two files (rows 0–499, then the rest), named so that they sort in that order."""
+    parts = [os.path.join(tmp, f"split-{i}.parquet") for i in (1, 2)]
+    con = duckdb.connect()
+    src = f"SELECT * EXCLUDE (file_row_number) FROM read_parquet('{path}', file_row_number := true)"
+    con.execute(f"COPY ({src} WHERE file_row_number < 500 ORDER BY file_row_number) TO '{parts[0]}'")
+    con.execute(f"COPY ({src} WHERE file_row_number >= 500 ORDER BY file_row_number) TO '{parts[1]}'")
+    con.close()
+    return parts
+
+
+def test_identity(ext, tmp, model, files, ship, split=False):
+    """With ship='working_dir' run_ray starts its own local cluster (Ray takes a working_dir only then).
+    With split, the Ray job reads the file as two files (one dataset, rows in file order) and must still
+    write what one DuckDB process writes from the single file."""
     for path in files:
         ref = reference(ext, path, model, tmp)
         out = os.path.join(tmp, "ray-" + os.path.basename(path))
+        inputs = [os.path.join(tmp, "split-*.parquet")] if split else [path]
+        if split:
+            split_in_two(path, tmp)
         t = time.monotonic()
-        s = run_ray(JobSpec(inputs=[path], extension=ext, out_dir=out, risk_model=model, budget=BUDGET,
+        s = run_ray(JobSpec(inputs=inputs, extension=ext, out_dir=out, risk_model=model, budget=BUDGET,
                             slice_rows=150), RayOptions(workers=2, num_cpus=2, ship=ship, progress=False))
-        print(f"     {path}: {s['slices']} slices on {s['workers']} actors ({ship}), "
+        print(f"     {path}{' as two files' if split else ''}: {s['slices']} slices on {s['workers']} actors ({ship}), "
               f"{time.monotonic() - t:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in s['timings'].items())})",
               flush=True)
         check(s["slices"] >= 5 and len(s["worker_pids"]) == 2,
               f"{path}: {s['slices']} slices tagged by {len(s['worker_pids'])} actor processes")
-        same_files(out, ref, f"{path} (ship {ship})")
+        same_files(out, ref, f"{path} (ship {ship}{', read as two files' if split else ''})")
         against_path(ext, path, out, model)
 
 
@@ -249,6 +265,19 @@ def test_missing_on_driver(ext, tmp, model_dir):
             dt = time.monotonic() - t
             check("no-model" in str(e) and "setup_python.sh model" in str(e) and dt < 1,
                   f"missing model directory: error on the driver in {dt:.2f} s: {e}")
+    junk_dir = os.path.join(tmp, "junk")
+    os.makedirs(junk_dir)
+    junk = os.path.join(junk_dir, "prefroute.duckdb_extension")
+    with open(junk, "wb") as f:
+        f.write(b"not an extension" * 64)
+    t = time.monotonic()
+    try:
+        run_ray(JobSpec(inputs=[FILES[0]], extension=junk, out_dir=os.path.join(tmp, "x")), RayOptions())
+        check(False, "a file that is not an extension is an error")
+    except JobError as e:
+        dt = time.monotonic() - t
+        check("cannot load" in str(e) and junk in str(e) and not ray.is_initialized() and dt < 2,
+              f"not an extension: error on the driver in {dt:.2f} s, Ray not started: {str(e)[:160]}")
     cli = subprocess.run([sys.executable, "-m", "prefroute_ray", "tag", FILES[0], "--extension", missing_ext,
                           "--out", os.path.join(tmp, "x")], capture_output=True, text=True, timeout=60)
     check(cli.returncode == 2 and missing_ext in cli.stderr and "Traceback" not in cli.stderr,
@@ -300,20 +329,25 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="prefroute-ray-test-") as tmp:
         run("missing on the driver", lambda: test_missing_on_driver(ext, tmp, model_dir))
+        model = fit_model(ext, tmp) if not args.only or "identity" in args.only else None
         # The extension shipped with runtime_env's working_dir, on a local cluster run_ray starts.
-        model = fit_model(ext, tmp)
         run("identity, working_dir", lambda: test_identity(ext, tmp, model, FILES[:1], "working_dir"))
         # The rest on one session started here; the extension read at its path (shared storage).
-        session = tempfile.mkdtemp(prefix="prr-", dir="/tmp")  # short: Ray's socket paths live below it
-        ray.init(num_cpus=2, include_dashboard=False, _temp_dir=session, log_to_driver=False)
-        try:
-            run("identity, shared", lambda: test_identity(ext, tmp, model, FILES[1:2], "shared"))
-            run("identity, embeddings", lambda: test_embedding(ext, tmp, model, model_dir))
-            run("killed worker", lambda: test_killed_worker(ext, tmp))
-            run("missing on a worker", lambda: test_missing_on_worker(ext, tmp))
-        finally:
-            ray.shutdown()
-            shutil.rmtree(session, ignore_errors=True)
+        session_tests = {
+            "identity, shared": lambda: test_identity(ext, tmp, model, FILES[1:2], "shared", split=True),
+            "identity, embeddings": lambda: test_embedding(ext, tmp, model, model_dir),
+            "killed worker": lambda: test_killed_worker(ext, tmp),
+            "missing on a worker": lambda: test_missing_on_worker(ext, tmp),
+        }
+        if any(not args.only or args.only in name for name in session_tests):
+            session = tempfile.mkdtemp(prefix="prr-", dir="/tmp")  # short: Ray's socket paths live below it
+            ray.init(num_cpus=2, include_dashboard=False, _temp_dir=session, log_to_driver=False)
+            try:
+                for name, fn in session_tests.items():
+                    run(name, fn)
+            finally:
+                ray.shutdown()
+                shutil.rmtree(session, ignore_errors=True)
     print(f"ray_e2e: {time.monotonic() - t0:.1f} s", flush=True)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed", flush=True)

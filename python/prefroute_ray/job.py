@@ -224,6 +224,15 @@ def connect(extension: str, threads: int):
     return con
 
 
+def load_checked(extension: str, threads: int = 2):
+    import duckdb
+
+    try:
+        return connect(extension, threads)
+    except duckdb.Error as e:
+        raise JobError(f"DuckDB {duckdb.__version__} cannot load {extension!r}: {e}") from e
+
+
 def input_sql(spec: JobSpec) -> str:
     """All input rows with their global row_idx, for one DuckDB process."""
     cols = ", ".join(TEXT_COLUMNS + spec.judge_columns)
@@ -243,7 +252,7 @@ def run_local(spec: JobSpec, threads: int = 2) -> dict:
     for f in spec.files:
         offs.append(acc)
         acc += pq.ParquetFile(f).metadata.num_rows
-    con = connect(spec.extension, threads)
+    con = load_checked(spec.extension, threads)
     con.execute(f"CREATE TEMP TABLE src AS SELECT * FROM {input_sql(spec)}", [offs])
     con.execute("CREATE TEMP TABLE s AS SELECT pref_stats(prompt, completion_a, completion_b, "
                 f"{sql_str(spec.tokenizer)}) AS stats FROM src")
@@ -407,6 +416,9 @@ def run_ray(spec: JobSpec, opts: RayOptions, on_pass=None) -> dict:
                        "session starts: use ship='shared' (the extension at the same path on every node), or let "
                        "run_ray start the session")
     t0 = time.monotonic()
+    # The driver's DuckDB (the merge and the final query) loads the extension first: a file that is not a
+    # loadable extension for this DuckDB fails here, before any worker starts.
+    driver = load_checked(spec.extension)
     slices = plan_slices(spec)
     n_rows = sum(d["rows"] for d in slices)
     out_dir = os.path.abspath(spec.out_dir)
@@ -465,7 +477,6 @@ def run_ray(spec: JobSpec, opts: RayOptions, on_pass=None) -> dict:
             raise JobError(f"pass 1 returned {len(got)} statistics for {len(slices)} slices")
         work["stats"] = sum(r["seconds"] for r in got)
         peak["stats"] = max(r["maxrss_kb"] for r in got)
-        driver = connect(spec.extension, 2)
         t = time.monotonic()
         merged = None
         for r in sorted(got, key=lambda r: r["slice"]):
