@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,16 +37,20 @@ def sha(path):
 
 
 def run(cmd):
-    """Runs one job in a child process: (summary, wall seconds, the child's peak RSS in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.monotonic() - t
+    """Runs one job in a child process: (summary, wall seconds, peak RSS in MB of the largest process of its
+    tree: the child's rusage from wait4 covers the descendants it waited for, Ray's node processes too)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = p.stdout[p.stdout.index("{"):]
-    return json.loads(out), wall, (after if after > before else None) and after // 1024
+        sys.exit(f"failed: {' '.join(cmd)}\n{stderr[-3000:]}")
+    return json.loads(stdout[stdout.index("{"):]), wall, usage.ru_maxrss // 1024
 
 
 def job(kind, inputs, out, args, engine, extra=()):
