@@ -14,6 +14,8 @@
 #   make llm-test     judge_pairs against a real llama.cpp server (built once into .cache/llama-server/)
 #   make llm-server   only build the server and fetch its model (scripts/setup_llm.sh)
 #   make bench-llm    llm-test plus pairs/s at max_concurrency 1, 2, 4 and the judge's agreement
+#   make ray-test     the Ray Data job (python/prefroute_ray) on a local 2-CPU cluster against one DuckDB
+#   make bench-ray    the Ray job beside one DuckDB process (release build; examples/bench_ray.py)
 
 CARGO            ?= cargo
 PYTHON           ?= python3
@@ -33,10 +35,11 @@ MODEL_DIR   := $(CURDIR)/.cache/models/all-MiniLM-L6-v2
 .PHONY: model test lint fmt-check clippy rustdoc cargo-test build release venvs venv-hosts \
         sqltest $(addprefix sqltest-,$(HOSTS)) relation-test sqllogic-selftest docs-test docs-selftest \
         old-host risk-parity guarantee-parity demo bench bench-embed embed-ref \
-        plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm live-tests bench-interrupt
+        plot fixtures venv-label-studio test-label-studio llm-server llm-test bench-llm live-tests bench-interrupt \
+        venv-ray ray-test bench-ray
 
 test: lint rustdoc cargo-test build venvs sqllogic-selftest sqltest relation-test docs-test old-host risk-parity \
-      guarantee-parity test-label-studio llm-test live-tests
+      guarantee-parity test-label-studio llm-test live-tests ray-test
 	@echo "make test: all checks passed"
 
 lint: fmt-check clippy
@@ -128,6 +131,20 @@ venv-label-studio:
 test-label-studio: build venvs venv-label-studio
 	$(VENV)/duckdb-$(firstword $(HOSTS))/bin/python tests/label_studio_e2e.py --extension $(EXT) \
 	    --label-studio $(VENV)/label-studio/bin/label-studio
+
+# The cluster job (python/prefroute_ray, ray[data] 2.60.0 in .venv/ray) on a local 2-CPU Ray cluster: byte-identical
+# output to one DuckDB process and equal to tag_instances/route_instances on the bundled files split into slices,
+# a worker killed by its PID mid-job, missing extension/model errors. Each test has a 120 s watchdog; the
+# outer timeout is a second guard, so a hang fails instead of stalling CI.
+venv-ray:
+	PYTHON=$(PYTHON) scripts/setup_python.sh ray
+
+ray-test: build venv-ray model
+	timeout -k 10 400 $(VENV)/ray/bin/python tests/ray_e2e.py --extension $(EXT) --model-dir $(MODEL_DIR)
+
+# The Ray job beside one DuckDB process: 1M rows without embeddings, 2,000 pairs with them, and a projection.
+bench-ray: release venv-ray model
+	$(VENV)/ray/bin/python examples/bench_ray.py --extension $(EXT_RELEASE) --model-dir $(MODEL_DIR)
 
 # Long work a user can watch and stop, from the hosts: an interrupt stops tag_instances with the model
 # and leaves the connection usable (both hosts), the progress line (Python, and the CLI with stderr on a

