@@ -134,13 +134,13 @@ test-label-studio: build venvs venv-label-studio
 
 # The cluster job (python/prefroute_ray, ray[data] 2.60.0 in .venv/ray) on a local 2-CPU Ray cluster: byte-identical
 # output to one DuckDB process and equal to tag_instances/route_instances on the bundled files split into slices,
-# a worker killed by its PID mid-job, missing extension/model errors. Each test has a 120 s watchdog; the
+# a worker killed by its PID mid-job, missing extension/model errors. Each test has a 240 s watchdog; the
 # outer timeout is a second guard, so a hang fails instead of stalling CI.
 venv-ray:
 	PYTHON=$(PYTHON) scripts/setup_python.sh ray
 
 ray-test: build venv-ray model
-	timeout -k 10 400 $(VENV)/ray/bin/python tests/ray_e2e.py --extension $(EXT) --model-dir $(MODEL_DIR)
+	timeout -k 10 900 $(VENV)/ray/bin/python tests/ray_e2e.py --extension $(EXT) --model-dir $(MODEL_DIR)
 
 # The Ray job beside one DuckDB process: 1M rows without embeddings, 2,000 pairs with them, and a projection.
 bench-ray: release venv-ray model
