@@ -2,7 +2,9 @@
 pref_stats + pref_tags over a DuckDB table, against tag_instances on the same rows written to Parquet,
 with DuckDB's own scan of the same data as the floor; then scoring every row with risk_score.
 
-Each step runs in a child process (its peak resident memory is that process's own, VmHWM), with `SET threads`.
+Each step runs in a child process (its peak resident memory is that process's own, VmHWM), with `SET threads`;
+its CPU time (user + system, all threads) is the work done, which a loaded machine inflates far less than the
+wall time.
 The rows: examples/bench_big_file.py's file (the bundled pairs repeated, each text made unique), made
 if missing. Needs the release build (make release).
 
@@ -18,17 +20,18 @@ BIG = "build/bench/big.parquet"
 DB = "build/bench/big.duckdb"
 
 CHILD = r"""
-import duckdb, sys, time
+import duckdb, os, sys, time
 con = duckdb.connect(sys.argv[1], config={'allow_unsigned_extensions': 'true'})
 con.execute("LOAD '%(ext)s'")
 con.execute("SET threads = %(threads)d")
 con.execute("SET enable_progress_bar = false")
-t = time.time()
+t, c = time.time(), os.times()
 row = con.execute(sys.argv[2]).fetchone()
-dt = time.time() - t
+dt, c2 = time.time() - t, os.times()
+cpu = (c2.user - c.user) + (c2.system - c.system)
 # VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across fork and exec).
 hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))
-print(repr(row), dt, hwm / 1024)
+print(repr(row), dt, cpu, hwm / 1024)
 """
 
 STATS = "(SELECT pref_stats(prompt, completion_a, completion_b) FROM pairs)"
@@ -37,8 +40,8 @@ STATS = "(SELECT pref_stats(prompt, completion_a, completion_b) FROM pairs)"
 def run(db, sql, ext, threads):
     child = CHILD % {"ext": ext, "threads": threads}
     out = subprocess.run([sys.executable, "-c", child, db, sql], check=True, capture_output=True, text=True)
-    row, dt, rss = out.stdout.rsplit(" ", 2)
-    return row, float(dt), float(rss)
+    row, dt, cpu, rss = out.stdout.rsplit(" ", 3)
+    return row, float(dt), float(cpu), float(rss)
 
 
 def main():
@@ -69,9 +72,10 @@ def main():
     ]
     results = {}
     for name, db, sql in steps:
-        row, dt, rss = run(db, sql, EXT, args.threads)
+        row, dt, cpu, rss = run(db, sql, EXT, args.threads)
         results[name] = dt
-        print(f"{name:45s} {dt:7.1f} s  {n / dt:9,.0f} rows/s  peak RSS {rss:6.0f} MB  -> {row}", flush=True)
+        print(f"{name:45s} {dt:7.1f} s  {n / dt:9,.0f} rows/s  CPU {cpu:6.1f} s ({1e6 * cpu / n:5.1f} µs/row)  "
+              f"peak RSS {rss:6.0f} MB  -> {row}", flush=True)
     rel, path = results["pref_stats + pref_tags over the table"], results["tag_instances on the Parquet file"]
     print(f"relation form vs tag_instances: {path / rel:.2f}x", flush=True)
 
@@ -88,8 +92,9 @@ def main():
     model = con.execute("SELECT model_json FROM risk_fit('examples/data/llmbar.parquet', features := ?)", [wanted]).fetchone()[0]
     con.execute("CREATE OR REPLACE TABLE model AS SELECT ? AS m", [model])
     con.close()
-    row, dt, rss = run(DB, "SELECT count(*), sum(risk_score((SELECT m FROM model), t, ai_pref)) FROM tagged", EXT, args.threads)
-    print(f"{'risk_score over the tagged table':45s} {dt:7.2f} s  {n / dt:9,.0f} rows/s  peak RSS {rss:6.0f} MB  -> {row}")
+    row, dt, cpu, rss = run(DB, "SELECT count(*), sum(risk_score((SELECT m FROM model), t, ai_pref)) FROM tagged", EXT, args.threads)
+    print(f"{'risk_score over the tagged table':45s} {dt:7.2f} s  {n / dt:9,.0f} rows/s  CPU {cpu:6.1f} s  "
+          f"peak RSS {rss:6.0f} MB  -> {row}")
 
 
 if __name__ == "__main__":
