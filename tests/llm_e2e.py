@@ -660,8 +660,15 @@ def test_tagger(h: Harness, proxy: FaultProxy):
     two = "fields := ['safety_concern', 'subject_of_expertise']"
     one = h.rows(f"SELECT * EXCLUDE (error) FROM {dp(proxy.url, small, cache=False, max_concurrency=1)[:-1]}, {two})")
     four = h.rows(f"SELECT * EXCLUDE (error) FROM {dp(proxy.url, small, cache=False, max_concurrency=4)[:-1]}, {two})")
-    h.check("describe_prompts: values do not depend on max_concurrency (cache off)", one == four and len(one) == 4,
-            f"{sum(a != b for a, b in zip(one, four))} rows differ")
+    # The client's part: one row per pair, in input order, whatever the concurrency. The values are the
+    # server's: llama-server batches concurrent requests, which can change a greedy token (the judge's
+    # ai_confidence moved by up to 0.035 between concurrency 1 and 2 with cold caches, docs/figures.md),
+    # so they are reported, not required to be equal; with the cache on, re-runs are identical (above).
+    h.check("describe_prompts: rows in input order whatever max_concurrency (cache off)",
+            [r[0] for r in one] == [r[0] for r in four] and len(one) == 4,
+            f"ids {[r[0] for r in one]} vs {[r[0] for r in four]}")
+    print(f"        values equal at max_concurrency 1 and 4 on {sum(a == b for a, b in zip(one, four))} of "
+          f"{len(one)} rows (server-side batching may change them)", flush=True)
     h.check("fields := asks only those fields; the others are NULL and not missing",
             all(r[2] is None and r[3] is None and r[4] is None and r[6] is None for r in one), str(one[:1]))
     # Errors.
