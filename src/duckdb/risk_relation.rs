@@ -115,6 +115,8 @@ fn confidence(function: &str, col: &Column, i: usize) -> Result<Option<f64>, Str
 pub struct ExtraReader<'a> {
     names: Vec<String>,
     cols: Vec<Column<'a>>,
+    /// Every field's position, for reading a whole row.
+    all: Vec<usize>,
 }
 
 impl<'a> ExtraReader<'a> {
@@ -141,7 +143,8 @@ impl<'a> ExtraReader<'a> {
             }
             cols.push(c);
         }
-        Ok(ExtraReader { names, cols })
+        let all = (0..names.len()).collect();
+        Ok(ExtraReader { names, cols, all })
     }
 
     /// Where each of `wanted` is among the fields; an error naming a missing one.
@@ -160,7 +163,7 @@ impl<'a> ExtraReader<'a> {
             .collect()
     }
 
-    /// Row `i`'s values of the fields at `at` (NULL = unknown; not finite = an error).
+    /// Row `i`'s values of the fields at `at` (NULL = unknown; not finite = an error naming the field).
     fn values(
         &self,
         function: &str,
@@ -173,10 +176,9 @@ impl<'a> ExtraReader<'a> {
             let v = self.cols[k].f64(i);
             if let Some(x) = v.filter(|x| !x.is_finite()) {
                 return Err(format!(
-                    "{function}: the extra field '{}' is {x} on row {}. Hint: an extra feature must be a finite number \
-                     or NULL",
-                    self.names[k],
-                    i + 1
+                    "{function}: a value of the extra field '{}' is {x}. Hint: an extra feature must be a finite \
+                     number or NULL: filter such rows out, or map them with CASE WHEN isfinite(v) THEN v END",
+                    self.names[k]
                 ));
             }
             out.push(v);
@@ -334,8 +336,7 @@ impl Aggregate for RiskModelAgg {
             if self.extra.is_empty() {
                 self.extra.clone_from(&x.names);
             }
-            let all: Vec<usize> = (0..x.names.len()).collect();
-            x.values(f, &all, i, &mut values)?;
+            x.values(f, &x.all, i, &mut values)?;
         }
         self.rows.push(FitRow { inst, alt, confidence, extra: values });
         Ok(())
