@@ -4,11 +4,13 @@
 //! The raw measures and descriptive fields that decide which tags an instance
 //! carries live in the submodules; this file only knows the tag vocabulary.
 
+mod ascii_pieces;
 mod bins;
 pub mod descriptive;
 mod entities;
 pub mod language;
 mod rouge;
+mod short_map;
 mod tfidf;
 mod tokens;
 

@@ -15,6 +15,7 @@
 //! `rouge-score` is checked on every pair of the example data in
 //! `tests/oracle_parity.rs`.
 
+use super::short_map::ShortMap;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 
@@ -57,7 +58,7 @@ const NO_TOKEN: u32 = u32::MAX;
 #[derive(Default)]
 struct State {
     /// Raw lowercase word -> global id of its stem.
-    word_stem: FxHashMap<Box<[u8]>, u32>,
+    word_stem: ShortMap<u32>,
     /// Stem text -> global id.
     stem_id: FxHashMap<Box<str>, u32>,
     /// Global stem id -> dense id of the current pair, or `u32::MAX` when absent.
@@ -187,7 +188,7 @@ impl State {
                 *self.stem_id.entry(stem.into_boxed_str()).or_insert(next)
             }
         };
-        self.word_stem.insert(self.word.clone().into_boxed_slice(), global);
+        self.word_stem.insert(&self.word, global);
         global
     }
 }

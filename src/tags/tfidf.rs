@@ -11,9 +11,9 @@
 //! `regex` crate's `\w`, it excludes combining marks. With `\b` defined by the same
 //! class, the matches are exactly the maximal runs of at least two such characters.
 
+use super::short_map::ShortMap;
 use once_cell::sync::Lazy;
 use regex::Regex;
-use rustc_hash::FxHashMap;
 
 /// Python's `(?u)\b\w\w+\b` with Python's `\w`: maximal runs of ≥ 2 word characters.
 static TERM: Lazy<Regex> = Lazy::new(|| Regex::new(r"[\p{L}\p{N}_]{2,}").expect("valid term pattern"));
@@ -21,8 +21,8 @@ static TERM: Lazy<Regex> = Lazy::new(|| Regex::new(r"[\p{L}\p{N}_]{2,}").expect(
 /// Document frequencies of the terms of a collection of texts (a fitted TF-IDF vocabulary).
 #[derive(Clone, Debug, Default)]
 pub struct DocumentFrequencies {
-    /// Term → its index in `df`.
-    ids: FxHashMap<String, u32>,
+    /// Term (UTF-8 bytes) → its index in `df`.
+    ids: ShortMap<u32>,
     /// Number of documents containing each term.
     df: Vec<u32>,
     /// Number of documents added.
@@ -39,15 +39,11 @@ impl DocumentFrequencies {
     pub fn add_document(&mut self, text: &str) {
         let mut seen: Vec<u32> = Vec::new();
         for_each_term(text, |t| {
-            let id = match self.ids.get(t) {
-                Some(&id) => id,
-                None => {
-                    let id = self.df.len() as u32;
-                    self.ids.insert(t.to_owned(), id);
-                    self.df.push(0);
-                    id
-                }
-            };
+            let next = self.df.len() as u32;
+            let id = *self.ids.get_or_insert_with(t.as_bytes(), || next);
+            if id == next {
+                self.df.push(0);
+            }
             seen.push(id);
         });
         seen.sort_unstable();
@@ -63,12 +59,12 @@ impl DocumentFrequencies {
         if self.ids.len() < other.ids.len() {
             std::mem::swap(self, &mut other); // fold the smaller vocabulary into the larger one
         }
-        for (t, id) in other.ids {
+        for (t, id) in other.ids.into_entries() {
             let c = other.df[id as usize];
             match self.ids.get(&t) {
                 Some(&mine) => self.df[mine as usize] += c,
                 None => {
-                    self.ids.insert(t, self.df.len() as u32);
+                    self.ids.insert(&t, self.df.len() as u32);
                     self.df.push(c);
                 }
             }
@@ -81,17 +77,24 @@ impl DocumentFrequencies {
     /// parts) were seen: after this, the same documents give the same bits however
     /// they were split into batches.
     pub fn canonicalize(&mut self) {
-        let mut terms: Vec<(String, u32)> = std::mem::take(&mut self.ids).into_iter().collect();
+        let mut terms: Vec<(Vec<u8>, u32)> = std::mem::take(&mut self.ids).into_entries().collect();
         terms.sort_unstable();
         self.df = terms.iter().map(|(_, old)| self.df[*old as usize]).collect();
-        self.ids = terms.into_iter().enumerate().map(|(new, (t, _))| (t, new as u32)).collect();
+        for (new, (t, _)) in terms.iter().enumerate() {
+            self.ids.insert(t, new as u32);
+        }
     }
 
     /// Every term with its document frequency, in sorted term order (what a
     /// serialised [`crate::tags::stats::PrefStats`] stores).
-    pub fn sorted_terms(&self) -> Vec<(&str, u32)> {
-        let mut terms: Vec<(&str, u32)> =
-            self.ids.iter().map(|(t, id)| (t.as_str(), self.df[*id as usize])).collect();
+    pub fn sorted_terms(&self) -> Vec<(String, u32)> {
+        let mut terms: Vec<(String, u32)> = self
+            .ids
+            .iter()
+            .map(|(t, id)| {
+                (String::from_utf8(t.into_owned()).expect("terms are text"), self.df[*id as usize])
+            })
+            .collect();
         terms.sort_unstable();
         terms
     }
@@ -105,7 +108,10 @@ impl DocumentFrequencies {
             return None;
         }
         let df = terms.iter().map(|(_, c)| *c).collect();
-        let ids = terms.into_iter().enumerate().map(|(i, (t, _))| (t, i as u32)).collect();
+        let mut ids = ShortMap::new();
+        for (i, (t, _)) in terms.iter().enumerate() {
+            ids.insert(t.as_bytes(), i as u32);
+        }
         Some(DocumentFrequencies { ids, df, n_docs })
     }
 
@@ -149,7 +155,7 @@ impl DocumentFrequencies {
     fn weights(&self, text: &str) -> Vec<(u32, f64)> {
         let mut ids: Vec<u32> = Vec::new();
         for_each_term(text, |t| {
-            if let Some(&id) = self.ids.get(t) {
+            if let Some(&id) = self.ids.get(t.as_bytes()) {
                 ids.push(id);
             }
         });
