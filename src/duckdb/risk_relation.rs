@@ -16,7 +16,7 @@ use crate::risk::input::EvalCollector;
 use crate::risk::{FeatureSet, InputSignals, JudgeRow, RiskModel};
 use crate::tags::descriptive::Descriptive;
 use crate::tags::pipeline::{InstanceTags, Origin, MEASURES};
-use crate::tags::{tag_index, TagSet};
+use crate::tags::{tag_index_of_bytes, TagSet};
 use duckdb::ffi;
 use std::sync::Arc;
 
@@ -60,14 +60,18 @@ impl<'a> TagsReader<'a> {
     /// The instance of row `i` (id and labels for the caller to set).
     fn row(&self, function: &str, i: usize) -> Result<InstanceTags, String> {
         let mut tags = TagSet::EMPTY;
-        for name in self.tags.text_list(i).unwrap_or_default() {
-            let t = tag_index(&name).ok_or_else(|| {
-                format!(
-                    "{function}: '{name}' in the tags list is not one of the 90 tag names (tags.txt). Hint: pass \
-                     the tags list pref_tags or tag_instances produced, unchanged"
-                )
-            })?;
-            tags.insert(t);
+        if let Some((names, offset, len)) = self.tags.list(i) {
+            // Looked up as bytes: a row's dozen names cost no UTF-8 check and no allocation.
+            for name in (offset..offset + len).filter_map(|j| names.bytes(j)) {
+                let t = tag_index_of_bytes(name).ok_or_else(|| {
+                    format!(
+                        "{function}: '{}' in the tags list is not one of the 90 tag names (tags.txt). Hint: pass \
+                         the tags list pref_tags or tag_instances produced, unchanged",
+                        String::from_utf8_lossy(name)
+                    )
+                })?;
+                tags.insert(t);
+            }
         }
         let measures = std::array::from_fn(|k| self.measures[k].as_ref().and_then(|c| c.f64(i)));
         let (chars_a, chars_b) = match &self.chars {

@@ -33,8 +33,14 @@ pub use crate::generated::TAG_NAMES;
 
 /// Index of a canonical tag name (exact match, as in `tags.txt`).
 pub fn tag_index(name: &str) -> Option<usize> {
-    static INDEX: once_cell::sync::Lazy<std::collections::HashMap<&'static str, usize>> =
-        once_cell::sync::Lazy::new(|| TAG_NAMES.iter().enumerate().map(|(i, t)| (*t, i)).collect());
+    tag_index_of_bytes(name.as_bytes())
+}
+
+/// [`tag_index`] of a name given as bytes (what a DuckDB string is): bytes that are not
+/// UTF-8 name no tag, so callers need not validate them first.
+pub fn tag_index_of_bytes(name: &[u8]) -> Option<usize> {
+    static INDEX: once_cell::sync::Lazy<rustc_hash::FxHashMap<&'static [u8], usize>> =
+        once_cell::sync::Lazy::new(|| TAG_NAMES.iter().enumerate().map(|(i, t)| (t.as_bytes(), i)).collect());
     INDEX.get(name).copied()
 }
 
