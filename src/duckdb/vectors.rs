@@ -152,12 +152,6 @@ impl<'a> Column<'a> {
         }
     }
 
-    /// Row `i` of a LIST of VARCHAR as strings (NULL items skipped).
-    pub fn text_list(&self, i: usize) -> Option<Vec<std::borrow::Cow<'a, str>>> {
-        let (child, offset, len) = self.list(i)?;
-        Some((offset..offset + len).filter_map(|j| child.text(j)).collect())
-    }
-
     /// The field names of a STRUCT column, in order; empty for another kind.
     pub fn field_names(&self) -> Vec<String> {
         if self.kind != Kind::Struct {
