@@ -119,8 +119,6 @@ fn confidence(function: &str, col: &Column, i: usize) -> Result<Option<f64>, Str
 pub struct ExtraReader<'a> {
     names: Vec<String>,
     cols: Vec<Column<'a>>,
-    /// Every field's position, for reading a whole row.
-    all: Vec<usize>,
 }
 
 impl<'a> ExtraReader<'a> {
@@ -147,8 +145,7 @@ impl<'a> ExtraReader<'a> {
             }
             cols.push(c);
         }
-        let all = (0..names.len()).collect();
-        Ok(ExtraReader { names, cols, all })
+        Ok(ExtraReader { names, cols })
     }
 
     /// Where each of `wanted` is among the fields; an error naming a missing one.
@@ -171,12 +168,12 @@ impl<'a> ExtraReader<'a> {
     fn values(
         &self,
         function: &str,
-        at: &[usize],
+        at: impl IntoIterator<Item = usize>,
         i: usize,
         out: &mut Vec<Option<f64>>,
     ) -> Result<(), String> {
         out.clear();
-        for &k in at {
+        for k in at {
             let v = self.cols[k].f64(i);
             if let Some(x) = v.filter(|x| !x.is_finite()) {
                 return Err(format!(
@@ -340,7 +337,7 @@ impl Aggregate for RiskModelAgg {
             if self.extra.is_empty() {
                 self.extra.clone_from(&x.names);
             }
-            x.values(f, &x.all, i, &mut values)?;
+            x.values(f, 0..x.names.len(), i, &mut values)?;
         }
         self.rows.push(FitRow { inst, alt, confidence, extra: values });
         Ok(())
@@ -555,7 +552,7 @@ impl BoundScalar for RiskScore {
             let alt = cols.get(3).map(|c| label(f, c, i, "ai_pref_alt")).transpose()?;
             let conf = cols.get(4).map(|c| confidence(f, c, i)).transpose()?;
             if let Some(x) = &extra {
-                x.values(f, at, i, &mut extra_values)?;
+                x.values(f, at.iter().copied(), i, &mut extra_values)?;
             }
             let judge = JudgeRow { alt, confidence: conf, extra: &extra_values };
             scorer.features.values(&inst, &judge, &mut values);

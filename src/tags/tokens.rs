@@ -15,7 +15,7 @@
 //! ".\n"), so each thread memoises the count of short pieces and runs the BPE only on
 //! pieces it has not seen; the pre-tokenizer still runs on every text. For
 //! `cl100k_base` on ASCII text it is [`super::ascii_pieces`], a hand-written walk
-//! that gives the library's pieces several times faster than its regex search.
+//! that gives the library's pieces without its regex search.
 
 use super::ascii_pieces;
 use super::short_map::ShortMap;
